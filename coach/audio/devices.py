@@ -1,0 +1,98 @@
+"""Finding sound devices by index or name, with errors that list what exists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coach.errors import DeviceError, MissingPart
+
+
+def sounddevice_module():
+    """Import sounddevice, or say how to install PortAudio."""
+    try:
+        import sounddevice
+    except OSError as error:  # the module imports but PortAudio's library is missing
+        raise MissingPart(
+            f"PortAudio is not installed ({error})",
+            "sudo apt-get install libportaudio2, or run ./scripts/run.sh which installs it",
+        ) from None
+    except ImportError:
+        raise MissingPart(
+            "the Python package sounddevice is missing",
+            "run ./scripts/run.sh, or pip install sounddevice",
+        ) from None
+    return sounddevice
+
+
+@dataclass(frozen=True)
+class Device:
+    index: int
+    name: str
+    inputs: int
+    outputs: int
+    default_rate: float
+    is_default_input: bool = False
+    is_default_output: bool = False
+
+    def line(self) -> str:
+        marks = ("<" if self.is_default_input else " ") + (">" if self.is_default_output else " ")
+        return (f"{marks} {self.index:3d}  {self.name}  "
+                f"({self.inputs} in, {self.outputs} out, {self.default_rate:.0f} Hz)")
+
+
+def list_devices() -> list[Device]:
+    sd = sounddevice_module()
+    try:
+        infos = sd.query_devices()
+        default_in, default_out = sd.default.device
+    except sd.PortAudioError as error:
+        raise DeviceError(f"cannot list sound devices: {error}", "check the sound system") from None
+    return [
+        Device(
+            index=i,
+            name=info["name"],
+            inputs=int(info["max_input_channels"]),
+            outputs=int(info["max_output_channels"]),
+            default_rate=float(info["default_samplerate"]),
+            is_default_input=(i == default_in),
+            is_default_output=(i == default_out),
+        )
+        for i, info in enumerate(infos)
+    ]
+
+
+def describe(devices: list[Device]) -> str:
+    return "\n".join(d.line() for d in devices) or "  (no sound devices found)"
+
+
+def resolve(spec: str | int | None, kind: str) -> int | None:
+    """Turn ``--output-device``/``--input-device`` into a PortAudio index.
+
+    ``kind`` is "input" or "output". None means the system default. A number is an
+    index; anything else is a case-insensitive name substring. A device that does not
+    exist raises DeviceError (exit code 2) whose message lists the devices.
+    """
+    devices = list_devices()
+    usable = [d for d in devices if (d.inputs if kind == "input" else d.outputs) > 0]
+    if not usable:
+        raise DeviceError(
+            f"no sound {kind} device found",
+            "plug in a speaker/microphone, or try `coach demo` which needs none",
+        )
+    if spec is None or spec == "":
+        return None
+    text = str(spec).strip()
+    if text.isdigit():
+        index = int(text)
+        if any(d.index == index for d in usable):
+            return index
+    else:
+        matches = [d for d in usable if text.lower() in d.name.lower()]
+        exact = [d for d in matches if d.name.lower() == text.lower()]
+        if exact or len(matches) >= 1:
+            return (exact or matches)[0].index
+    raise DeviceError(
+        f"no {kind} device matches {text!r}; the devices are:\n{describe(devices)}",
+        f"pass --{kind}-device with an index or part of a name from this list",
+        exit_code=2,
+    )

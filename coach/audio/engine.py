@@ -1,0 +1,342 @@
+"""The audio engine: one speaker stream on a sample clock, one microphone stream.
+
+``Speaker`` owns a single PortAudio ``OutputStream`` for the whole run. Speech,
+clicks and chimes are *scheduled* into it at a sample position and mixed in the
+callback; a sound asked to start at sample N starts at sample N. Nothing is paced
+with sleeps: callers wait on the sample counter (``wait_until``).
+
+``OfflineSpeaker`` has the same interface but renders into memory on a virtual
+clock, so a tempo track, a scan or a demo can be written to a WAV file with no
+sound card and with exactly the timeline it would have had live.
+
+``Microphone`` owns one ``InputStream``; its callback only copies each block into
+a queue. Consumers read 16 kHz mono int16 frames with ``read``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coach.audio import devices
+from coach.audio.wavio import StreamResampler, write_wav
+from coach.errors import DeviceError
+from coach.settings import AudioSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Sound:
+    """A scheduled sound. ``start`` is its first sample on the speaker clock
+    (None until the callback places an as-soon-as-possible sound)."""
+
+    samples: np.ndarray
+    start: int | None
+    cancelled: bool = False
+    label: str = ""
+    started: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def end(self) -> int | None:
+        return None if self.start is None else self.start + len(self.samples)
+
+
+class _Mixer:
+    """Sample-clock bookkeeping shared by the live and the offline speaker."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self._sounds: list[Sound] = []
+        self._lock = threading.Lock()
+
+    def play(self, samples: np.ndarray, at: int | None = None, gain: float = 1.0,
+             label: str = "") -> Sound:
+        """Schedule ``samples`` (float32 mono at ``rate``) at sample ``at`` (None: now)."""
+        data = np.asarray(samples, dtype=np.float32)
+        if gain != 1.0:
+            data = data * np.float32(gain)
+        sound = Sound(samples=data, start=at, label=label)
+        with self._lock:
+            self._sounds.append(sound)
+        return sound
+
+    def cancel(self, sound: Sound) -> None:
+        sound.cancelled = True
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            for sound in self._sounds:
+                sound.cancelled = True
+
+    def seconds(self, samples: int) -> float:
+        return samples / self.rate
+
+    def samples(self, seconds: float) -> int:
+        return int(round(seconds * self.rate))
+
+    def _mix_into(self, out: np.ndarray, block_start: int) -> None:
+        """Add every scheduled sound overlapping [block_start, block_start+len(out))."""
+        block_end = block_start + len(out)
+        with self._lock:
+            live = []
+            for sound in self._sounds:
+                if sound.cancelled:
+                    continue
+                if sound.start is None:
+                    sound.start = block_start
+                if sound.start + len(sound.samples) <= block_start:
+                    continue
+                live.append(sound)
+                if sound.start >= block_end:
+                    continue
+                lo = max(sound.start, block_start)
+                hi = min(sound.start + len(sound.samples), block_end)
+                out[lo - block_start:hi - block_start] += sound.samples[lo - sound.start:
+                                                                       hi - sound.start]
+                if not sound.started.is_set():
+                    sound.started.set()
+            self._sounds = live
+
+
+class Speaker(_Mixer):
+    """One continuous PortAudio output stream; sounds are mixed in by sample position."""
+
+    def __init__(self, settings: AudioSettings) -> None:
+        super().__init__(settings.output_rate)
+        self.settings = settings
+        self._frame = 0
+        self._clock = threading.Condition()
+        self._status_errors = 0
+        self._stream = None
+        self.device = devices.resolve(settings.output_device, "output")
+
+    def start(self) -> Speaker:
+        sd = devices.sounddevice_module()
+        try:
+            self._stream = sd.OutputStream(
+                samplerate=self.rate,
+                channels=1,
+                dtype="float32",
+                device=self.device,
+                blocksize=self.settings.block_frames,
+                latency=self.settings.latency,
+                callback=self._callback,
+            )
+            self._stream.start()
+        except (sd.PortAudioError, ValueError) as error:
+            raise DeviceError(
+                f"cannot open the speaker ({error})",
+                "check it is plugged in and free, or pick another with --output-device "
+                "(see `coach devices`)",
+            ) from None
+        return self
+
+    def _callback(self, outdata, frames, time_info, status) -> None:  # audio thread
+        if status.output_underflow:
+            self._status_errors += 1
+        block = outdata[:, 0]
+        block.fill(0.0)
+        self._mix_into(block, self._frame)
+        with self._clock:
+            self._frame += frames
+            self._clock.notify_all()
+
+    @property
+    def active(self) -> bool:
+        return self._stream is not None and self._stream.active
+
+    @property
+    def output_latency(self) -> float:
+        """Seconds between a sample leaving the callback and reaching the device (PortAudio's
+        estimate)."""
+        return float(self._stream.latency) if self._stream is not None else 0.0
+
+    def now(self) -> int:
+        """The next sample the callback will produce: sounds scheduled here play next."""
+        with self._clock:
+            return self._frame
+
+    def wait_until(self, sample: int, timeout: float | None = None) -> bool:
+        """Block until the speaker clock has passed ``sample``. False on timeout or a dead
+        stream (an unplugged speaker)."""
+        limit = timeout if timeout is not None else max(1.0, (sample - self.now()) / self.rate
+                                                        + 2.0)
+        with self._clock:
+            ok = self._clock.wait_for(lambda: self._frame >= sample or not self.active, limit)
+        return ok and self._frame >= sample
+
+    def wait(self, sound: Sound, timeout: float | None = None) -> bool:
+        """Block until ``sound`` has been fully handed to the device."""
+        if sound.start is None:
+            sound.started.wait(timeout if timeout is not None else 2.0)
+        if sound.end is None:
+            return False
+        return self.wait_until(sound.end, timeout)
+
+    def close(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.stop()
+                self._stream.close()
+            finally:
+                self._stream = None
+                with self._clock:
+                    self._clock.notify_all()
+
+    def __enter__(self) -> Speaker:
+        return self.start() if self._stream is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class OfflineSpeaker(_Mixer):
+    """The Speaker's interface on a virtual clock: renders to memory, then to a WAV.
+
+    ``wait_until(n)`` moves the clock to n at once, so a scripted timeline renders in
+    a fraction of its duration with exactly its live sample positions.
+    """
+
+    def __init__(self, rate: int) -> None:
+        super().__init__(rate)
+        self._cursor = 0
+        self._kept: list[Sound] = []
+
+    def start(self) -> OfflineSpeaker:
+        return self
+
+    def play(self, samples, at=None, gain=1.0, label="") -> Sound:
+        sound = super().play(samples, self._cursor if at is None else at, gain, label)
+        sound.started.set()
+        self._kept.append(sound)
+        return sound
+
+    def now(self) -> int:
+        return self._cursor
+
+    def wait_until(self, sample: int, timeout: float | None = None) -> bool:
+        self._cursor = max(self._cursor, int(sample))
+        return True
+
+    def wait(self, sound: Sound, timeout: float | None = None) -> bool:
+        return self.wait_until(sound.end or self._cursor)
+
+    def render(self) -> np.ndarray:
+        """Everything scheduled so far, mixed, up to the later of the clock and the last end."""
+        live = [s for s in self._kept if not s.cancelled]
+        length = max([self._cursor, *[s.end for s in live]])
+        out = np.zeros(length, np.float32)
+        for sound in live:
+            out[sound.start:sound.end] += sound.samples[: max(0, min(len(sound.samples),
+                                                                     length - sound.start))]
+        return out
+
+    def save(self, path) -> float:
+        """Write the mix to ``path``; returns its duration in seconds."""
+        mix = self.render()
+        write_wav(path, mix, self.rate)
+        return len(mix) / self.rate
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> OfflineSpeaker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class Microphone:
+    """One PortAudio input stream delivering ``settings.input_rate`` mono int16 frames.
+
+    The callback only copies each block into a queue; resampling (when the device
+    cannot open at the wanted rate) happens in ``read``, on the consumer's thread.
+    ``frames_read`` counts delivered samples, a clock for listeners.
+    """
+
+    def __init__(self, settings: AudioSettings, queue_seconds: float = 30.0) -> None:
+        self.settings = settings
+        self.rate = settings.input_rate
+        self.device = devices.resolve(settings.input_device, "input")
+        self._queue: queue.Queue[np.ndarray] = queue.Queue(
+            maxsize=int(queue_seconds * 50))
+        self._stream = None
+        self._resampler: StreamResampler | None = None
+        self.frames_read = 0
+        self.overflows = 0
+
+    def start(self) -> Microphone:
+        sd = devices.sounddevice_module()
+        for rate in (self.rate, None):
+            try:
+                if rate is None:
+                    info = sd.query_devices(self.device, "input")
+                    rate = int(info["default_samplerate"])
+                self._stream = sd.InputStream(
+                    samplerate=rate, channels=1, dtype="float32", device=self.device,
+                    blocksize=int(rate * 0.02), callback=self._callback)
+                self._stream.start()
+                if rate != self.rate:
+                    self._resampler = StreamResampler(rate, self.rate)
+                return self
+            except (sd.PortAudioError, ValueError) as error:
+                last = error
+                continue
+        raise DeviceError(
+            f"cannot open the microphone ({last})",
+            "check it is plugged in and free, or pick another with --input-device "
+            "(see `coach devices`), or use --typed",
+        )
+
+    def _callback(self, indata, frames, time_info, status) -> None:  # audio thread
+        if status.input_overflow:
+            self.overflows += 1
+        try:
+            self._queue.put_nowait(indata[:, 0].copy())
+        except queue.Full:
+            self.overflows += 1
+
+    @property
+    def active(self) -> bool:
+        return self._stream is not None and self._stream.active
+
+    def read(self, timeout: float = 0.5) -> np.ndarray | None:
+        """The next block as int16 at ``rate`` Hz, or None if none came within ``timeout``."""
+        try:
+            block = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if self._resampler is not None:
+            block = self._resampler.process(block)
+        self.frames_read += len(block)
+        return (np.clip(block, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+    def flush(self) -> int:
+        """Drop everything heard so far (e.g. the coach's own voice); returns blocks dropped."""
+        dropped = 0
+        while True:
+            try:
+                self._queue.get_nowait()
+                dropped += 1
+            except queue.Empty:
+                return dropped
+
+    def close(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.stop()
+                self._stream.close()
+            finally:
+                self._stream = None
+
+    def __enter__(self) -> Microphone:
+        return self.start() if self._stream is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

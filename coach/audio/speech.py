@@ -1,0 +1,161 @@
+"""Text to speech: pyttsx3 (espeak-ng on Linux) renders each utterance to PCM.
+
+One utterance per ``runAndWait`` (pyttsx3 2.99 writes only the last file when
+several ``save_to_file`` calls are queued). The result is resampled to the speaker
+rate and kept in a memory cache and a disk cache keyed on (text, voice, rate), so a
+repeated phrase starts without rendering.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from coach.audio.wavio import read_wav, resample
+from coach.errors import MissingPart
+from coach.settings import SpeechSettings
+
+log = logging.getLogger(__name__)
+
+INSTALL_ESPEAK = "sudo apt-get install espeak-ng (./scripts/run.sh does it for you)"
+
+
+class Voice:
+    """Renders text to float32 mono samples at ``output_rate``."""
+
+    def __init__(self, settings: SpeechSettings, output_rate: int,
+                 cache_dir: Path | None = None) -> None:
+        self.settings = settings
+        self.output_rate = output_rate
+        self.cache_dir = cache_dir
+        self._memory: dict[str, np.ndarray] = {}
+        self._engine = None
+        self._voice_id: str | None = None
+        self._lock = threading.Lock()
+
+    # -- the engine -------------------------------------------------------------------
+    def _init_engine(self):
+        if self._engine is not None:
+            return self._engine
+        if shutil.which("espeak-ng") is None and not _espeak_library_present():
+            raise MissingPart("espeak-ng is not installed, so the coach cannot speak",
+                              INSTALL_ESPEAK)
+        try:
+            import pyttsx3
+        except ImportError:
+            raise MissingPart("the Python package pyttsx3 is missing",
+                              "run ./scripts/run.sh, or pip install pyttsx3") from None
+        try:
+            engine = pyttsx3.init()
+        except (RuntimeError, OSError, ImportError) as error:
+            raise MissingPart(f"the speech engine did not start ({error})",
+                              INSTALL_ESPEAK) from None
+        self._voice_id = pick_voice(engine, self.settings.voice)
+        if self._voice_id:
+            engine.setProperty("voice", self._voice_id)
+        engine.setProperty("rate", self.settings.rate)
+        engine.setProperty("volume", self.settings.volume)
+        self._engine = engine
+        return engine
+
+    @property
+    def voice_id(self) -> str:
+        self._init_engine()
+        return self._voice_id or "default"
+
+    # -- rendering --------------------------------------------------------------------
+    def key(self, text: str) -> str:
+        ident = f"{text}\x00{self.settings.voice}\x00{self.settings.rate}\x00" \
+                f"{self.settings.volume}\x00{self.output_rate}"
+        return hashlib.sha1(ident.encode("utf-8")).hexdigest()
+
+    def is_cached(self, text: str) -> bool:
+        key = self.key(text)
+        return key in self._memory or (self._disk_path(key) is not None
+                                       and self._disk_path(key).exists())
+
+    def _disk_path(self, key: str) -> Path | None:
+        return None if self.cache_dir is None else self.cache_dir / f"{key}.npy"
+
+    def render(self, text: str) -> np.ndarray:
+        """Speech for ``text`` as float32 mono at ``output_rate`` (cached)."""
+        key = self.key(text)
+        cached = self._memory.get(key)
+        if cached is not None:
+            return cached
+        path = self._disk_path(key)
+        if path is not None and path.exists():
+            try:
+                samples = np.load(path)
+                self._memory[key] = samples
+                return samples
+            except (OSError, ValueError):
+                log.debug("speech cache entry %s unreadable; rendering again", path)
+        samples = self._synthesise(text)
+        self._memory[key] = samples
+        if path is not None:
+            self._store(path, samples)
+        return samples
+
+    def _synthesise(self, text: str) -> np.ndarray:
+        with self._lock:
+            engine = self._init_engine()
+            handle, name = tempfile.mkstemp(suffix=".wav", prefix="coach-say-")
+            os.close(handle)
+            try:
+                # pyttsx3 prints "Audio saved to ..." on stdout: keep stdout for output.
+                with contextlib.redirect_stdout(io.StringIO()):
+                    engine.save_to_file(text, name)
+                    engine.runAndWait()
+                samples, rate = read_wav(name)
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(name)
+        return resample(samples, rate, self.output_rate)
+
+    def _store(self, path: Path, samples: np.ndarray) -> None:
+        """Write a cache entry atomically; a full disk only costs a re-render later."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+            np.save(temp, samples)
+            os.replace(temp, path)
+        except OSError as error:
+            log.debug("could not cache speech in %s: %s", path, error)
+
+    def duration(self, text: str) -> float:
+        """Seconds the rendered utterance lasts."""
+        return len(self.render(text)) / self.output_rate
+
+
+def _espeak_library_present() -> bool:
+    import ctypes.util
+
+    return ctypes.util.find_library("espeak-ng") is not None
+
+
+def pick_voice(engine, wanted: str | None) -> str | None:
+    """The pyttsx3 voice id for ``wanted`` (id or name substring); English by default."""
+    voices = engine.getProperty("voices") or []
+    if wanted:
+        for voice in voices:
+            if wanted == voice.id or wanted.lower() in (voice.name or "").lower() \
+                    or voice.id.lower().endswith(wanted.lower()):
+                return voice.id
+        names = ", ".join(sorted({v.id for v in voices if "en" in v.id.lower()})[:12])
+        raise MissingPart(f"no speech voice matches {wanted!r}",
+                          f"pick one of: {names} (see `espeak-ng --voices=en`)")
+    for preferred in ("en-us", "gmw/en-us", "en"):
+        for voice in voices:
+            if voice.id.lower() == preferred or voice.id.lower().endswith("/" + preferred):
+                return voice.id
+    return None

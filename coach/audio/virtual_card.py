@@ -1,0 +1,192 @@
+"""A private PulseAudio daemon with two null sinks: a sound card made of software.
+
+- ``coach_out``: the coach's speaker. Record ``coach_out.monitor`` to hear it.
+- ``athlete_out``: play into it to speak; the coach's microphone is
+  ``athlete_out.monitor``.
+
+Used by ``scripts/test.sh`` (tests on machines with no sound card) and by
+``coach demo``. The daemon is private: its socket lives in its own runtime folder
+and it never touches the user's own sound server.
+
+Command line: ``python -m coach.audio.virtual_card start|stop|env [DIR]``; ``start``
+prints shell ``export`` lines for the variables a client needs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from coach.errors import MissingPart
+
+SPEAKER_SINK = "coach_out"
+ATHLETE_SINK = "athlete_out"
+SPEAKER_MONITOR = f"{SPEAKER_SINK}.monitor"
+MICROPHONE_SOURCE = f"{ATHLETE_SINK}.monitor"
+INSTALL = "sudo apt-get install pulseaudio pulseaudio-utils libasound2-plugins libportaudio2"
+
+
+def default_dir() -> Path:
+    return Path(os.environ.get("TMPDIR", "/tmp")) / f"coach-pulse-{os.getuid()}"
+
+
+@dataclass(frozen=True)
+class VirtualCard:
+    runtime_dir: Path
+    """Folder holding the daemon's socket, pid file and log."""
+
+    @property
+    def socket(self) -> Path:
+        return self.runtime_dir / "pulse" / "native"
+
+    @property
+    def server(self) -> str:
+        return f"unix:{self.socket}"
+
+    def env(self) -> dict[str, str]:
+        """Variables that point a PulseAudio client (and PortAudio via ALSA) at this card."""
+        return {
+            "PULSE_SERVER": self.server,
+            "PULSE_SINK": SPEAKER_SINK,
+            "PULSE_SOURCE": MICROPHONE_SOURCE,
+        }
+
+    def client_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.env())
+        env["XDG_RUNTIME_DIR"] = str(self.runtime_dir)
+        return env
+
+    def running(self) -> bool:
+        if not self.socket.exists() or shutil.which("pactl") is None:
+            return False
+        result = subprocess.run(["pactl", "list", "short", "sinks"], env=self.client_env(),
+                                capture_output=True, text=True, timeout=10)
+        return result.returncode == 0 and SPEAKER_SINK in result.stdout
+
+    def start(self, timeout: float = 10.0) -> VirtualCard:
+        if self.running():
+            return self
+        if shutil.which("pulseaudio") is None:
+            raise MissingPart("PulseAudio is not installed, so there is no virtual sound card",
+                              INSTALL)
+        self.runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        command = [
+            "pulseaudio", "--daemonize=yes", "--use-pid-file=yes", "--exit-idle-time=-1",
+            "--disallow-exit=no", "-n", "--log-target=file:" + str(self.runtime_dir / "log"),
+            "--load=module-native-protocol-unix auth-anonymous=1",
+            f"--load=module-null-sink sink_name={SPEAKER_SINK} rate=44100 channels=1 "
+            "sink_properties=device.description=coach_speaker",
+            f"--load=module-null-sink sink_name={ATHLETE_SINK} rate=44100 channels=1 "
+            "sink_properties=device.description=athlete_voice",
+            "--load=module-always-sink",
+        ]
+        env = self.client_env()
+        env.pop("PULSE_SERVER", None)
+        subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.running():
+                subprocess.run(["pactl", "set-default-sink", SPEAKER_SINK],
+                               env=self.client_env(), capture_output=True, timeout=10)
+                subprocess.run(["pactl", "set-default-source", MICROPHONE_SOURCE],
+                               env=self.client_env(), capture_output=True, timeout=10)
+                return self
+            time.sleep(0.1)
+        log = (self.runtime_dir / "log")
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+        raise MissingPart(f"the virtual sound card did not start ({' '.join(tail) or 'no log'})",
+                          INSTALL)
+
+    def stop(self) -> None:
+        pid_file = self.runtime_dir / "pulse" / "pid"
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
+            except (ValueError, ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + 5
+        while self.socket.exists() and time.monotonic() < deadline and self.running():
+            time.sleep(0.1)
+
+    def play_into(self, path: str | Path, sink: str = ATHLETE_SINK,
+                  wait: bool = True) -> subprocess.Popen:
+        """Play a WAV into ``sink`` (by default: speak into the coach's microphone)."""
+        process = subprocess.Popen(["paplay", "--latency-msec=20", "-d", sink, str(path)],
+                                   env=self.client_env(), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE)
+        if wait:
+            process.wait(timeout=120)
+        return process
+
+    def record(self, path: str | Path, source: str = SPEAKER_MONITOR,
+               rate: int = 44_100) -> Recording:
+        """Start recording ``source`` (by default: what the coach says) to a WAV file."""
+        return Recording(self, Path(path), source, rate)
+
+    def activate(self) -> None:
+        """Point this process's PortAudio (and children) at the card."""
+        os.environ.update(self.env())
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.runtime_dir))
+
+
+class Recording:
+    """A running ``parec`` capture; use as a context manager or call ``stop``."""
+
+    def __init__(self, card: VirtualCard, path: Path, source: str, rate: int) -> None:
+        self.path = path
+        self.rate = rate
+        self._process = subprocess.Popen(
+            ["parec", "-d", source, f"--rate={rate}", "--channels=1", "--format=s16le",
+             "--latency-msec=10", "--file-format=wav", str(path)],
+            env=card.client_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not (path.exists() and path.stat().st_size > 44):
+            time.sleep(0.02)  # wait until the capture really runs
+
+    def stop(self) -> Path:
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGINT)
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        return self.path
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str]) -> int:
+    action = argv[0] if argv else "start"
+    card = VirtualCard(Path(argv[1]) if len(argv) > 1 else default_dir())
+    try:
+        if action == "start":
+            card.start()
+        elif action == "stop":
+            card.stop()
+            return 0
+        elif action != "env":
+            print("usage: python -m coach.audio.virtual_card start|stop|env [DIR]",
+                  file=sys.stderr)
+            return 2
+    except MissingPart as error:
+        print(f"virtual card: {error.message} (fix: {error.fix})", file=sys.stderr)
+        return 1
+    for key, value in card.env().items():
+        print(f"export {key}={value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,125 @@
+"""Entry point: arguments -> frozen settings -> one command's ``run``.
+
+Each command lives in ``coach/commands/<name>.py`` and defines ``NAME``, ``HELP``,
+``add_arguments(parser)`` and ``run(args, settings) -> int``. They are found by
+scanning that package, so adding a command touches no other file. ``args`` stops
+at the command module: below it, code gets settings and plain values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import pkgutil
+import sys
+from pathlib import Path
+
+from coach import __version__
+from coach.errors import CoachError
+from coach.settings import AudioSettings, Paths, Settings, SpeechSettings, default_data_dir
+
+log = logging.getLogger("coach")
+
+DEFAULT_COMMAND = "session"
+
+
+def _command_modules():
+    import coach.commands as package
+
+    modules = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"coach.commands.{info.name}")
+        if hasattr(module, "NAME") and hasattr(module, "run"):
+            modules.append(module)
+    return modules
+
+
+def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """Global options work before or after the command name (``coach devices --rate 150``)."""
+
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument("--output-device", default=default(None),
+                        help="speaker: device index or name substring")
+    parser.add_argument("--input-device", default=default(None),
+                        help="microphone: device index or name substring")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=default(None),
+        help="where the database, caches and models live "
+        "(default: $COACH_DATA_DIR or the user data folder)",
+    )
+    parser.add_argument("--voice", default=default(None),
+                        help="speech voice id or name substring (espeak-ng)")
+    parser.add_argument("--rate", type=int, default=default(170),
+                        help="speaking rate, words per minute")
+    parser.add_argument("-v", "--verbose", action="store_true", default=default(False),
+                        help="log details to stderr")
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
+    parser = argparse.ArgumentParser(
+        prog="coach",
+        description="Offline, voice-guided audio coach for strength training and body scans.",
+    )
+    parser.add_argument("--version", action="version", version=f"coach {__version__}")
+    _add_global_options(parser, defaults=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands: dict[str, object] = {}
+    for module in _command_modules():
+        cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        _add_global_options(cmd, defaults=False)
+        if hasattr(module, "add_arguments"):
+            module.add_arguments(cmd)
+        commands[module.NAME] = module
+    return parser, commands
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    data_dir = args.data_dir or (
+        Path(os.environ["COACH_DATA_DIR"]) if os.environ.get("COACH_DATA_DIR") else None
+    )
+    return Settings(
+        audio=AudioSettings(output_device=args.output_device, input_device=args.input_device),
+        speech=SpeechSettings(voice=args.voice, rate=args.rate),
+        paths=Paths(data_dir=(data_dir or default_data_dir()).expanduser()),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, commands = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
+    name = args.command or DEFAULT_COMMAND
+    if name not in commands:
+        parser.print_help(sys.stderr)
+        return 2
+    if args.command is None:  # defaults of the default command's own options
+        args = parser.parse_args([*(argv or sys.argv[1:]), name])
+    settings = settings_from_args(args)
+    try:
+        return int(commands[name].run(args, settings) or 0)
+    except CoachError as error:
+        print(f"coach: {error.message}", file=sys.stderr)
+        if error.fix:
+            print(f"  fix: {error.fix}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("coach: stopped.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,123 @@
+"""`coach doctor`: check every part a session needs, one line each, with a fix."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from coach.errors import CoachError
+from coach.settings import Settings
+
+NAME = "doctor"
+HELP = "check speech, sound devices, recognizers, models and the data folder"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+def add_arguments(parser) -> None:
+    pass
+
+
+def _speech(settings: Settings) -> Check:
+    from coach.audio.speech import Voice
+
+    try:
+        voice = Voice(settings.speech, settings.audio.output_rate)
+        seconds = voice.duration("Ready.")
+        return Check("speech", seconds > 0.1, f"voice {voice.voice_id}, 'Ready.' = {seconds:.2f} s")
+    except CoachError as error:
+        return Check("speech", False, error.message, error.fix)
+
+
+def _device(settings: Settings, kind: str) -> Check:
+    from coach.audio import devices
+
+    spec = settings.audio.output_device if kind == "output" else settings.audio.input_device
+    try:
+        index = devices.resolve(spec, kind)
+        found = devices.list_devices()
+        name = next((d.name for d in found if d.index == index), None) or (
+            next((d.name for d in found if (d.is_default_output if kind == "output"
+                                            else d.is_default_input)), "default"))
+        return Check(f"{kind} device", True, name)
+    except CoachError as error:
+        hint = error.fix if kind == "output" else error.fix + "; or answer with --typed"
+        return Check(f"{kind} device", False, error.message.splitlines()[0], hint,
+                     required=(kind == "output"))
+
+
+def _pocketsphinx(settings: Settings) -> Check:
+    try:
+        import pocketsphinx
+    except ImportError:
+        return Check("pocketsphinx", False, "not installed", "run ./scripts/run.sh")
+    model = pocketsphinx.get_model_path()
+    ok = os.path.isdir(os.path.join(model, "en-us", "en-us"))
+    return Check("pocketsphinx", ok, f"en-us model in {model}" if ok else "en-us model missing",
+                 "pip install --force-reinstall pocketsphinx")
+
+
+def _vosk(settings: Settings) -> Check:
+    try:
+        import vosk  # noqa: F401
+    except ImportError:
+        return Check("vosk", False, "not installed", "run ./scripts/run.sh", required=False)
+    try:
+        from coach.hearing import models
+    except ImportError:
+        return Check("vosk", True, "installed", required=False)
+    found = models.find_english_model(settings.paths)
+    if found is None:
+        return Check("vosk model", False, "no English Vosk model (PocketSphinx will be used)",
+                     "coach models fetch vosk-model-small-en-us-0.15", required=False)
+    return Check("vosk model", True, str(found), required=False)
+
+
+def _data_dir(settings: Settings) -> Check:
+    folder = settings.paths.data_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            pass
+        sqlite3.connect(":memory:").close()
+        free = shutil.disk_usage(folder).free / 1e6
+        ok = free > 20
+        return Check("data folder", ok, f"{folder} ({free:.0f} MB free)",
+                     "free some disk space or choose --data-dir elsewhere")
+    except OSError as error:
+        return Check("data folder", False, f"{folder}: {error.strerror}",
+                     "choose a writable folder with --data-dir or COACH_DATA_DIR")
+
+
+CHECKS: list[Callable[[Settings], Check]] = [
+    _speech,
+    lambda s: _device(s, "output"),
+    lambda s: _device(s, "input"),
+    _pocketsphinx,
+    _vosk,
+    _data_dir,
+]
+
+
+def run(args, settings: Settings) -> int:
+    failed = False
+    for check in CHECKS:
+        result = check(settings)
+        mark = "ok  " if result.ok else ("FAIL" if result.required else "warn")
+        line = f"{mark}  {result.name:14s} {result.detail}"
+        if not result.ok and result.fix:
+            line += f"  -> {result.fix}"
+        print(line)
+        failed |= (not result.ok) and result.required
+    return 1 if failed else 0

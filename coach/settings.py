@@ -1,0 +1,75 @@
+"""Frozen settings, built once at the entry point (``coach.cli``) and passed down.
+
+Nothing below the command line reads argparse, the environment or a global config:
+whatever a module needs arrives in one of these dataclasses.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Sample rate of the speaker stream and of everything mixed into it, in Hertz.
+OUTPUT_RATE = 44_100
+#: Sample rate of the microphone frames handed to recognizers, in Hertz.
+INPUT_RATE = 16_000
+
+
+def default_data_dir() -> Path:
+    """The platform's user data folder: ``$XDG_DATA_HOME/coach`` or ``~/.local/share/coach``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "coach"
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    output_device: str | None = None
+    """Speaker: a PortAudio device index or a name substring; None for the default."""
+    input_device: str | None = None
+    """Microphone: a PortAudio device index or a name substring; None for the default."""
+    output_rate: int = OUTPUT_RATE
+    """Speaker stream sample rate, in Hertz."""
+    input_rate: int = INPUT_RATE
+    """Rate of the frames delivered to listeners, in Hertz (resampled if the device differs)."""
+    block_frames: int = 512
+    """Frames per output callback; smaller is lower latency, larger is lighter on a Pi."""
+    latency: str | float = "low"
+    """PortAudio suggested latency: 'low', 'high' or seconds."""
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    voice: str | None = None
+    """pyttsx3 voice id or name substring (espeak-ng: e.g. 'en-us', 'gmw/en'); None: English."""
+    rate: int = 170
+    """Speaking rate in words per minute."""
+    volume: float = 1.0
+    """Speech volume, 0..1."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    data_dir: Path = field(default_factory=default_data_dir)
+    """Where the database, caches and models live."""
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "coach.sqlite3"
+
+    @property
+    def speech_cache(self) -> Path:
+        return self.data_dir / "cache" / "speech"
+
+    @property
+    def models(self) -> Path:
+        return self.data_dir / "models"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs, built once from the command line."""
+
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
+    paths: Paths = field(default_factory=Paths)

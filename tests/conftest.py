@@ -1,0 +1,46 @@
+"""Shared fixtures: the private virtual sound card and a throw-away data folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from coach.audio.virtual_card import VirtualCard, default_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+FSDD = ROOT.parent / "shared" / "data" / "fsdd" / "recordings"
+
+
+@pytest.fixture(scope="session")
+def card() -> VirtualCard:
+    """The virtual sound card started by scripts/test.sh (or one started here)."""
+    if shutil.which("pulseaudio") is None:
+        pytest.fail("PulseAudio is missing: run the tests with ./scripts/test.sh")
+    server = os.environ.get("PULSE_SERVER", "")
+    if server.startswith("unix:") and server.endswith("/pulse/native"):
+        runtime = Path(server[len("unix:"):]).parent.parent
+    else:
+        runtime = Path(str(default_dir()) + "-pytest")
+    virtual = VirtualCard(runtime).start()
+    virtual.activate()
+    return virtual
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    return folder
+
+
+def run_coach(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
+              input: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m coach ARGS`` as a user would, capturing stdout and stderr."""
+    return subprocess.run([sys.executable, "-m", "coach", *args], capture_output=True,
+                          text=True, timeout=timeout, env=env or dict(os.environ),
+                          input=input, cwd=ROOT)
