@@ -8,7 +8,7 @@ Used by ``scripts/test.sh`` (tests on machines with no sound card) and by
 ``coach demo``. The daemon is private: its socket lives in its own runtime folder
 and it never touches the user's own sound server.
 
-Command line: ``python -m coach.audio.virtual_card start|stop|env [DIR]``; ``start``
+Command line: ``python -m coach.audio.virtual_card start|stop|status|env [DIR]``; ``start``
 prints shell ``export`` lines for the variables a client needs.
 """
 
@@ -171,6 +171,8 @@ def main(argv: list[str]) -> int:
     action = argv[0] if argv else "start"
     card = VirtualCard(Path(argv[1]) if len(argv) > 1 else default_dir())
     try:
+        if action == "status":
+            return 0 if card.running() else 1
         if action == "start":
             card.start()
         elif action == "stop":
