@@ -1,0 +1,116 @@
+"""A history database filled through the Store API with realistic, hand-written rows.
+
+The main fixture of the history tests is a real `coach session` run; this one adds the
+cases a single run cannot give: several sessions over weeks, loads going up and down,
+skipped and unanswered sets, body scans, answers and decisions pointing at sets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from coach.store import Store, new_uid
+
+T0 = dt.datetime(2025, 3, 3, 17, 30, tzinfo=dt.UTC)
+
+#: (exercise, cue, tempo, loads per session, reps per set, felt per set, where per set)
+SESSIONS = [
+    # week 1
+    [("biceps_curl", "curl_elbows_pinned", "3-1-1", [10, 10, 10], [10, 10, 9],
+      [1, 1, 0], ["biceps", "biceps", "forearms"]),
+     ("goblet_squat", "squat_knees_out", "3-1-1", [16, 16, 16], [10, 10, 10],
+      [1, 0, 1], ["glutes", "quads", "glutes"])],
+    # week 2: curls up 2.5
+    [("biceps_curl", "curl_elbows_pinned", "3-1-1", [12.5, 12.5, 12.5], [10, 9, 8],
+      [1, 1, None], ["biceps", "biceps", None]),
+     ("goblet_squat", "squat_knees_out", "3-1-1", [16, 20, 20], [10, 10, 8],
+      [1, 1, 1], ["glutes", "glutes", "glutes"]),
+     ("bent_over_row", "row_pinch_pencil", "2-1-2", [20, 20, 20], [12, 12, 10],
+      [1, 1, 1], ["upper back", "upper back", "upper back"])],
+    # week 3: a stopped session, rows down 2.5, one skipped set
+    [("biceps_curl", "curl_slow_lower", "4-1-1", [12.5, 12.5], [10, 10],
+      [1, 1], ["biceps", "biceps"]),
+     ("bent_over_row", "row_pinch_pencil", "2-1-2", [17.5, 17.5, 17.5], [12, None, None],
+      [1, None, None], ["upper back", None, None])],
+]
+STATUSES = ["completed", "completed", "stopped"]
+SKIPPED = {(2, "bent_over_row", 3)}  # (session index, exercise, set number)
+SCANS = [  # (days after T0, style, minutes, focus, feeling, sore, status)
+    (1, "full", 10, None, "tense", "lower back", "completed"),
+    (6, "quick", 3, "shoulders", "okay", None, "completed"),
+    (13, "full", 10, None, "calm", None, "completed"),
+    (15, "quick", 3, None, None, None, "stopped"),
+]
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
+
+
+def fill_synthetic(path: Path) -> dict[str, int]:
+    """Fill the database at ``path``; returns row counts per table."""
+    counts = dict.fromkeys(("sessions", "sets", "answers", "decisions", "scans"), 0)
+    with Store(path) as store, store.transaction() as db:
+        for index, plan in enumerate(SESSIONS):
+            start = T0 + dt.timedelta(days=7 * index)
+            session_id = db.execute(
+                "INSERT INTO sessions (uid, plan, unit, started, ended, status) "
+                "VALUES (?, 'upper-lower', 'kg', ?, ?, ?)",
+                (new_uid(), iso(start), iso(start + dt.timedelta(minutes=42)),
+                 STATUSES[index])).lastrowid
+            counts["sessions"] += 1
+            clock = start + dt.timedelta(minutes=2)
+            for exercise, cue, tempo, loads, reps, felt, where in plan:
+                for number, load in enumerate(loads, start=1):
+                    skipped = (index, exercise, number) in SKIPPED
+                    ended = clock + dt.timedelta(seconds=50)
+                    set_id = db.execute(
+                        "INSERT INTO sets (uid, session_id, exercise, set_number, load, unit,"
+                        " reps, felt, felt_where, cue, tempo, started, ended, skipped)"
+                        " VALUES (?, ?, ?, ?, ?, 'kg', ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (new_uid(), session_id, exercise, number, load, reps[number - 1],
+                         felt[number - 1], where[number - 1], cue, tempo, iso(clock),
+                         iso(ended), int(skipped))).lastrowid
+                    counts["sets"] += 1
+                    if felt[number - 1] is not None:
+                        db.execute(
+                            "INSERT INTO cue_stats (exercise, cue, felt, not_felt)"
+                            " VALUES (?, ?, ?, ?) ON CONFLICT (exercise, cue) DO UPDATE SET"
+                            " felt = felt + excluded.felt, not_felt = not_felt + excluded.not_felt",
+                            (exercise, cue, felt[number - 1], 1 - felt[number - 1]))
+                    for expect, kind, value, words in (
+                            ("reps", "reps", reps[number - 1], f"{reps[number - 1]}"),
+                            ("felt", "felt", felt[number - 1], "yes" if felt[number - 1]
+                             else "no")):
+                        if value is None:
+                            continue
+                        db.execute(
+                            "INSERT INTO answers (uid, session_id, set_id, expect, kind, value,"
+                            " words, confidence, engine, at) VALUES (?, ?, ?, ?, ?, ?, ?, 0.9,"
+                            " 'typed', ?)",
+                            (new_uid(), session_id, set_id, expect, kind, str(value), words,
+                             iso(ended)))
+                        counts["answers"] += 1
+                    db.execute(
+                        "INSERT INTO decisions (uid, session_id, set_id, exercise, next_load,"
+                        " next_cue, next_tempo, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (new_uid(), session_id, set_id, exercise, load, cue, tempo,
+                         "same load: reps in range", iso(ended)))
+                    counts["decisions"] += 1
+                    clock = ended + dt.timedelta(seconds=90)
+        for days, style, minutes, focus, feeling, sore, status in SCANS:
+            start = T0 + dt.timedelta(days=days, hours=-10)
+            scan_id = db.execute(
+                "INSERT INTO scans (uid, style, minutes, focus, started, ended, status,"
+                " feeling, sore) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (new_uid(), style, minutes, focus, iso(start),
+                 iso(start + dt.timedelta(minutes=minutes)), status, feeling, sore)).lastrowid
+            counts["scans"] += 1
+            if feeling:
+                db.execute(
+                    "INSERT INTO answers (uid, scan_id, expect, kind, value, words, at)"
+                    " VALUES (?, ?, 'feeling', 'feeling', ?, ?, ?)",
+                    (new_uid(), scan_id, f'"{feeling}"', feeling, iso(start)))
+                counts["answers"] += 1
+    return counts
