@@ -46,3 +46,44 @@ def onsets(samples: np.ndarray, threshold: float = 0.05, min_gap: int = 2000) ->
     gaps = np.nonzero(np.diff(loud) > min_gap)[0]
     starts.extend(int(loud[i + 1]) for i in gaps)
     return starts
+
+
+def dominant_frequency(samples: np.ndarray, rate: int, low: float = 50.0,
+                       high: float | None = None) -> float:
+    """The strongest frequency (Hz) in ``samples`` between ``low`` and ``high`` (Hann window,
+    zero-padded FFT); 0.0 for silence. Tells an accent click from a plain one by pitch."""
+    if len(samples) == 0 or not np.any(samples):
+        return 0.0
+    size = 1 << max(12, int(np.ceil(np.log2(len(samples)))))
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)), n=size))
+    freqs = np.fft.rfftfreq(size, 1.0 / rate)
+    band = (freqs >= low) & (freqs <= (high or rate / 2))
+    if not np.any(band):
+        return 0.0
+    return float(freqs[band][np.argmax(spectrum[band])])
+
+
+def match_onsets(detected: list[int], expected: list[int],
+                 tolerance: int) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+    """Pair each expected sample position with the nearest detected onset within
+    ``tolerance`` samples. Returns (pairs of (expected, detected), expected ones missing,
+    detected ones left over)."""
+    found = sorted(detected)
+    used: set[int] = set()
+    pairs: list[tuple[int, int]] = []
+    missing: list[int] = []
+    for want in sorted(expected):
+        index = int(np.searchsorted(found, want))
+        best = None
+        for candidate in (index - 1, index):
+            if 0 <= candidate < len(found) and candidate not in used \
+                    and abs(found[candidate] - want) <= tolerance \
+                    and (best is None or abs(found[candidate] - want) < abs(found[best] - want)):
+                best = candidate
+        if best is None:
+            missing.append(want)
+        else:
+            used.add(best)
+            pairs.append((want, found[best]))
+    extra = [value for i, value in enumerate(found) if i not in used]
+    return pairs, missing, extra
