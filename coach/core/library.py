@@ -45,7 +45,7 @@ REGION_SYNONYMS: dict[str, str] = {
 REGION_GROUPS: dict[str, tuple[str, ...]] = {
     "arms": ("biceps", "triceps", "forearms", "elbows", "wrists"),
     "back": ("upper back", "lats"),
-    "legs": ("quads", "hamstrings", "glutes", "calves", "knees"),
+    "legs": ("quads", "hamstrings", "glutes", "calves"),
     "core": ("abs",),
     "shoulders": ("traps",),
 }
