@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from coach.core.tempo import TempoError, parse_tempo
 from coach.core.tomlfile import DataFileError, key_line, parse, table_line
 
 EXERCISE_TYPES = ("isolation", "compound", "explosive", "isometric")
@@ -157,7 +158,6 @@ class Library:
 
 
 _ID = re.compile(r"^[a-z0-9_-]+$")
-_TEMPO = re.compile(r"^\d+-\d+-(\d+|[xX])-\d+$")
 
 
 def _data_text(name: str) -> tuple[str, str]:
@@ -206,9 +206,10 @@ def parse_exercises(text: str, path: str) -> dict[str, Exercise]:
         if table["type"] not in EXERCISE_TYPES:
             raise DataFileError(path, line("type"), f"unknown type {table['type']!r}",
                                 f"use one of {', '.join(EXERCISE_TYPES)}")
-        if not isinstance(table["tempo"], str) or not _TEMPO.match(table["tempo"]):
-            raise DataFileError(path, line("tempo"), f"bad tempo {table['tempo']!r}",
-                                'write four fields in seconds, e.g. "3-1-2-0"')
+        try:
+            tempo = str(parse_tempo(str(table["tempo"])))
+        except TempoError as error:
+            raise DataFileError(path, line("tempo"), error.message, error.fix) from None
         increment = table["increment"]
         increment_lb = table.get("increment_lb", increment * 2)
         for key, value in (("increment", increment), ("increment_lb", increment_lb)):
@@ -222,7 +223,7 @@ def parse_exercises(text: str, path: str) -> dict[str, Exercise]:
             targets=_regions(table["targets"], path, line("targets"), "targets"),
             feel_in=str(table["feel_in"]),
             works=_regions(table["works"], path, line("works"), "works"),
-            tempo=table["tempo"].upper() if "x" in table["tempo"] else table["tempo"],
+            tempo=tempo,
             reps=_pair(table["reps"], path, line("reps"), "reps"),
             increment=float(increment),
             increment_lb=float(increment_lb),
