@@ -76,7 +76,7 @@ def test_shoulders_on_a_curl_have_a_correcting_cue(library):
 def test_regions_are_normalised_to_one_name():
     assert normalise_region("Shoulder") == "shoulders"
     assert normalise_region("my lower back") == "lower back"
-    assert normalise_region("in the pecs") == "chest"
+    assert normalise_region("pecs") == "chest"
     assert region_covers("arms", "biceps")
     assert region_covers("lats", "back")
     assert not region_covers("shoulders", "biceps")
@@ -111,3 +111,14 @@ def test_a_syntax_error_gives_the_tomllib_line(tmp_path):
     with pytest.raises(DataFileError) as error:
         load_library(exercises, None)
     assert error.value.line == 2
+
+
+def test_every_region_in_the_data_is_one_the_recognizer_returns(library):
+    from coach.core.answers import REGIONS
+
+    for exercise in library.exercises.values():
+        for region in exercise.targets + exercise.works:
+            assert region in REGIONS, (exercise.id, region)
+    for cue in library.cues.values():
+        for region in cue.corrects:
+            assert region in REGIONS, (cue.id, region)

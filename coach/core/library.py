@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from coach.core import answers
 from coach.core.tempo import TempoError, parse_tempo
 from coach.core.tomlfile import DataFileError, key_line, parse, table_line
 
@@ -21,43 +22,22 @@ CUE_KINDS = ("internal", "visualisation", "touch", "tempo", "external")
 UNITS = ("kg", "lb")
 MIN_CUES = 5
 
-#: Other ways of naming a region, mapped to the one name used everywhere.
-REGION_SYNONYMS: dict[str, str] = {
-    "glute": "glutes", "butt": "glutes", "bum": "glutes", "backside": "glutes",
-    "quad": "quads", "quadriceps": "quads", "front of my thighs": "quads",
-    "thighs": "quads", "thigh": "quads",
-    "hamstring": "hamstrings", "back of my thighs": "hamstrings",
-    "back of my legs": "hamstrings",
-    "shoulder": "shoulders", "delts": "shoulders", "deltoids": "shoulders",
-    "bicep": "biceps", "tricep": "triceps", "forearm": "forearms",
-    "pecs": "chest", "pec": "chest", "chest muscles": "chest",
-    "lat": "lats", "latissimus": "lats", "sides": "lats",
-    "trap": "traps", "trapezius": "traps",
-    "upper back": "upper back", "middle back": "upper back", "mid back": "upper back",
-    "lower back": "lower back", "low back": "lower back",
-    "stomach": "abs", "belly": "abs", "abdominals": "abs", "tummy": "abs",
-    "midsection": "core",
-    "knee": "knees", "wrist": "wrists", "elbow": "elbows", "calf": "calves",
-    "hip flexor": "hip flexors", "hips": "hip flexors", "hip": "hip flexors",
-    "leg": "legs", "arm": "arms",
-}
-
-#: A broad region and the narrower ones it covers ("arms" covers "biceps").
+#: A broad region and the narrower ones it covers ("arms" covers "biceps"). Region names
+#: are the canonical ones of ``coach.core.answers.REGIONS`` (what the recognizer returns).
 REGION_GROUPS: dict[str, tuple[str, ...]] = {
     "arms": ("biceps", "triceps", "forearms", "elbows", "wrists"),
     "back": ("upper back", "lats"),
     "legs": ("quads", "hamstrings", "glutes", "calves"),
-    "core": ("abs",),
-    "shoulders": ("traps",),
 }
 
 
 def normalise_region(name: str) -> str:
-    """One spelling per region: 'Shoulder' and 'delts' both become 'shoulders'."""
-    words = re.sub(r"[^a-z ]+", " ", name.lower())
-    words = re.sub(r"\b(my|the|in|on|at|a|your)\b", " ", words)
-    words = " ".join(words.split())
-    return REGION_SYNONYMS.get(words, words)
+    """One spelling per region, the recognizer's: 'Shoulder' and 'delts' become 'shoulders'.
+    A name the answer parser does not know is kept, lower-cased."""
+    canonical = answers.normalise_region(name)
+    if canonical:
+        return canonical
+    return " ".join(re.sub(r"[^a-z ]+", " ", name.lower()).split())
 
 
 def region_covers(named: str, tag: str) -> bool:
