@@ -68,25 +68,24 @@ def plain_names() -> Names:
 
 
 def library_names() -> Names:
-    """Names from the exercise library when it is there; plain ids otherwise."""
+    """Names from the built-in exercise library; an id it does not know is read plainly."""
     try:
-        from coach.core import library
-    except ImportError:
+        from coach.core.library import builtin_library
+
+        library = builtin_library()
+    except (ImportError, CoachError, OSError) as error:
+        log.debug("exercise library unavailable (%s); reading ids plainly", error)
         return plain_names()
-    return Names(exercise=lambda i: _lookup(library, "exercise", i),
-                 cue=lambda i: _lookup(library, "cue", i))
 
+    def exercise(ident: str) -> str:
+        found = library.exercises.get(ident)
+        return found.name if found else _plain(ident)
 
-def _lookup(library, kind: str, ident: str) -> str:
-    finder = getattr(library, f"{kind}_text", None) or getattr(library, f"{kind}_name", None)
-    if finder is not None:
-        try:
-            found = finder(ident)
-            if found:
-                return str(found)
-        except (KeyError, LookupError, ValueError, CoachError):
-            log.debug("library has no %s %r", kind, ident)
-    return _plain(ident)
+    def cue(ident: str) -> str:
+        found = library.cues.get(ident)
+        return found.text if found else _plain(ident)
+
+    return Names(exercise=exercise, cue=cue)
 
 
 # -- the sentences -------------------------------------------------------------------

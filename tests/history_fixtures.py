@@ -17,25 +17,25 @@ T0 = dt.datetime(2025, 3, 3, 17, 30, tzinfo=dt.UTC)
 #: (exercise, cue, tempo, loads per session, reps per set, felt per set, where per set)
 SESSIONS = [
     # week 1
-    [("biceps_curl", "curl_elbows_pinned", "3-1-1", [10, 10, 10], [10, 10, 9],
+    [("biceps_curl", "curl-elbows-pinned", "2-0-2-0", [10, 10, 10], [10, 10, 9],
       [1, 1, 0], ["biceps", "biceps", "forearms"]),
-     ("goblet_squat", "squat_knees_out", "3-1-1", [16, 16, 16], [10, 10, 10],
+     ("squat", "squat-knees-out", "2-0-2-0", [16, 16, 16], [10, 10, 10],
       [1, 0, 1], ["glutes", "quads", "glutes"])],
     # week 2: curls up 2.5
-    [("biceps_curl", "curl_elbows_pinned", "3-1-1", [12.5, 12.5, 12.5], [10, 9, 8],
+    [("biceps_curl", "curl-elbows-pinned", "2-0-2-0", [12.5, 12.5, 12.5], [10, 9, 8],
       [1, 1, None], ["biceps", "biceps", None]),
-     ("goblet_squat", "squat_knees_out", "3-1-1", [16, 20, 20], [10, 10, 8],
+     ("squat", "squat-knees-out", "2-0-2-0", [16, 20, 20], [10, 10, 8],
       [1, 1, 1], ["glutes", "glutes", "glutes"]),
-     ("bent_over_row", "row_pinch_pencil", "2-1-2", [20, 20, 20], [12, 12, 10],
+     ("row", "row-blades-together", "2-1-2-0", [20, 20, 20], [12, 12, 10],
       [1, 1, 1], ["upper back", "upper back", "upper back"])],
     # week 3: a stopped session, rows down 2.5, one skipped set
-    [("biceps_curl", "curl_slow_lower", "4-1-1", [12.5, 12.5], [10, 10],
+    [("biceps_curl", "curl-fight-down", "4-0-2-0", [12.5, 12.5], [10, 10],
       [1, 1], ["biceps", "biceps"]),
-     ("bent_over_row", "row_pinch_pencil", "2-1-2", [17.5, 17.5, 17.5], [12, None, None],
+     ("row", "row-blades-together", "2-1-2-0", [17.5, 17.5, 17.5], [12, None, None],
       [1, None, None], ["upper back", None, None])],
 ]
 STATUSES = ["completed", "completed", "stopped"]
-SKIPPED = {(2, "bent_over_row", 3)}  # (session index, exercise, set number)
+SKIPPED = {(2, "row", 3)}  # (session index, exercise, set number)
 SCANS = [  # (days after T0, style, minutes, focus, feeling, sore, status)
     (1, "full", 10, None, "tense", "lower back", "completed"),
     (6, "quick", 3, "shoulders", "okay", None, "completed"),
