@@ -17,6 +17,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,53 @@ def new_uid() -> str:
     return uuid.uuid4().hex
 
 
+@dataclass(frozen=True)
+class LoggedSet:
+    """One set as the session commits it (columns of ``sets``)."""
+
+    session_id: int
+    exercise: str
+    set_number: int
+    load: float
+    unit: str
+    reps: int | None
+    felt: bool | None
+    where: str | None
+    cue: str | None
+    tempo: str
+    started: str
+    ended: str
+    skipped: bool = False
+    uid: str = field(default_factory=lambda: new_uid())
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One answer heard (columns of ``answers``)."""
+
+    expect: str
+    kind: str
+    value: Any
+    words: str
+    confidence: float
+    engine: str | None = None
+    at: str = field(default_factory=lambda: now_iso())
+    uid: str = field(default_factory=lambda: new_uid())
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """What changes for the next set, and why (columns of ``decisions``)."""
+
+    exercise: str
+    next_load: float | None
+    next_cue: str | None
+    next_tempo: str | None
+    reason: str
+    at: str = field(default_factory=lambda: now_iso())
+    uid: str = field(default_factory=lambda: new_uid())
+
+
 class StoreError(CoachError):
     """The history database cannot be opened or written."""
 
@@ -163,6 +211,134 @@ class Store:
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
         return [dict(row) for row in self.db.execute(sql, params)]
+
+    # -- the coaching session (issue 5) ----------------------------------------------
+    def start_session(self, plan: str, unit: str, state: dict[str, Any],
+                      uid: str | None = None) -> int:
+        """A new running session; ``state`` is where to resume it (JSON)."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO sessions (uid, plan, unit, started, status, state) "
+                "VALUES (?, ?, ?, ?, 'running', ?)",
+                (uid or new_uid(), plan, unit, now_iso(), to_json(state)))
+            return int(cursor.lastrowid)
+
+    def save_set(self, logged: LoggedSet, answers: list[AnswerRecord] = (),
+                 decision: DecisionRecord | None = None,
+                 state: dict[str, Any] | None = None,
+                 loose_answers: list[AnswerRecord] = ()) -> int:
+        """Commit one set, the answers that gave it, the decision it led to, its cue
+        statistics and the session's resume state, all in one transaction.
+
+        Idempotent on ``logged.uid``: saving the same set again (a retry after an error
+        whose commit did in fact land) changes nothing and returns the existing id.
+        ``loose_answers`` (commands heard between sets) are saved without a set id.
+        """
+        with self.transaction() as db:
+            row = db.execute("SELECT id FROM sets WHERE uid = ?", (logged.uid,)).fetchone()
+            if row is not None:
+                return int(row[0])
+            cursor = db.execute(
+                "INSERT INTO sets (uid, session_id, exercise, set_number, load, unit, reps, "
+                "felt, felt_where, cue, tempo, started, ended, skipped) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (logged.uid, logged.session_id, logged.exercise, logged.set_number,
+                 logged.load, logged.unit, logged.reps,
+                 None if logged.felt is None else int(logged.felt), logged.where, logged.cue,
+                 logged.tempo, logged.started, logged.ended, int(logged.skipped)))
+            set_id = int(cursor.lastrowid)
+            for answer in answers:
+                self._insert_answer(db, logged.session_id, set_id, answer)
+            for answer in loose_answers:
+                self._insert_answer(db, logged.session_id, None, answer)
+            if logged.cue and logged.felt is not None and not logged.skipped:
+                db.execute(
+                    "INSERT INTO cue_stats (exercise, cue, felt, not_felt) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (exercise, cue) DO UPDATE SET felt = felt + excluded.felt, "
+                    "not_felt = not_felt + excluded.not_felt",
+                    (logged.exercise, logged.cue, int(logged.felt), int(not logged.felt)))
+            if decision is not None:
+                db.execute(
+                    "INSERT INTO decisions (uid, session_id, set_id, exercise, next_load, "
+                    "next_cue, next_tempo, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (decision.uid, logged.session_id, set_id, decision.exercise,
+                     decision.next_load, decision.next_cue, decision.next_tempo,
+                     decision.reason, decision.at))
+            if state is not None:
+                db.execute("UPDATE sessions SET state = ? WHERE id = ?",
+                           (to_json(state), logged.session_id))
+            return set_id
+
+    @staticmethod
+    def _insert_answer(db: sqlite3.Connection, session_id: int | None, set_id: int | None,
+                       answer: AnswerRecord) -> None:
+        db.execute(
+            "INSERT OR IGNORE INTO answers (uid, session_id, set_id, expect, kind, value, "
+            "words, confidence, engine, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (answer.uid, session_id, set_id, answer.expect, answer.kind,
+             to_json(answer.value), answer.words, answer.confidence, answer.engine, answer.at))
+
+    def save_answers(self, session_id: int, answers: list[AnswerRecord]) -> None:
+        """Answers heard outside a set (commands during rest, at the end)."""
+        with self.transaction() as db:
+            for answer in answers:
+                self._insert_answer(db, session_id, None, answer)
+
+    def save_state(self, session_id: int, state: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE sessions SET state = ? WHERE id = ?", (to_json(state), session_id))
+
+    def end_session(self, session_id: int, status: str,
+                    state: dict[str, Any] | None = None) -> None:
+        """Mark a session completed or stopped (a stopped one is not offered for --resume)."""
+        with self.transaction() as db:
+            db.execute("UPDATE sessions SET ended = ?, status = ?, state = COALESCE(?, state) "
+                       "WHERE id = ?",
+                       (now_iso(), status, None if state is None else to_json(state),
+                        session_id))
+
+    def unfinished_session(self) -> dict[str, Any] | None:
+        """The latest session still marked running (the process died), with its state."""
+        rows = self.query("SELECT * FROM sessions WHERE status = 'running' "
+                          "ORDER BY started DESC, id DESC LIMIT 1")
+        if not rows:
+            return None
+        row = rows[0]
+        try:
+            row["state"] = json.loads(row["state"]) if row["state"] else None
+        except json.JSONDecodeError:
+            row["state"] = None
+        return row
+
+    def session_sets(self, session_id: int) -> list[dict[str, Any]]:
+        return self.query("SELECT * FROM sets WHERE session_id = ? ORDER BY id", (session_id,))
+
+    def cue_stats(self, exercise: str) -> dict[str, tuple[int, int]]:
+        """cue id -> (sets felt, sets not felt) for ``exercise``, across sessions."""
+        return {r["cue"]: (int(r["felt"]), int(r["not_felt"])) for r in self.query(
+            "SELECT cue, felt, not_felt FROM cue_stats WHERE exercise = ?", (exercise,))}
+
+    def recent_sets(self, exercise: str, unit: str, days: float = 60,
+                    limit: int = 50) -> list[tuple[float, int]]:
+        """(load, reps) of the latest answered sets of ``exercise`` in ``unit``."""
+        since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat(
+            timespec="milliseconds")
+        rows = self.query(
+            "SELECT load, reps FROM sets WHERE exercise = ? AND unit = ? AND skipped = 0 "
+            "AND reps IS NOT NULL AND ended >= ? ORDER BY ended DESC LIMIT ?",
+            (exercise, unit, since, limit))
+        return [(float(r["load"]), int(r["reps"])) for r in rows]
+
+    def sore_today(self, now: dt.datetime | None = None) -> str | None:
+        """The sore region of today's latest body scan (local day), or None."""
+        moment = (now or dt.datetime.now().astimezone()).astimezone()
+        midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+        since = midnight.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+        rows = self.query("SELECT sore FROM scans WHERE started >= ? "
+                          "ORDER BY started DESC, id DESC LIMIT 1", (since,))
+        if not rows or not rows[0]["sore"]:
+            return None
+        return str(rows[0]["sore"])
 
     def close(self) -> None:
         self.db.close()
