@@ -122,6 +122,9 @@ def _wrap(text: str, width: int = 38) -> str:
 LOAD_COLOUR = "#1f5fa8"
 REPS_COLOUR = "#e6a23c"
 FELT_COLOUR = "#2e8b57"
+CHECKIN_COLOURS = {"tense": "#c0392b", "okay": "#e6a23c", "calm": FELT_COLOUR}
+#: Beyond this many points a panel stops writing each value and draws a trend instead.
+LABEL_LIMIT = 14
 
 
 def draw(data: ReportData):
@@ -167,9 +170,11 @@ def _exercise_panel(axes, name: str, points: list[SessionPoint], ticks: dict[int
     axes.set_zorder(reps_axes.get_zorder() + 1)
     axes.patch.set_visible(False)
     unit = points[-1].unit
-    axes.plot(xs, [p.top_load for p in points], marker="o", markersize=7, linewidth=2.2,
-              color=LOAD_COLOUR, label=f"top load ({unit})")
-    for p in points:
+    many = len(points) > LABEL_LIMIT
+    axes.plot(xs, [p.top_load for p in points], marker="o", markersize=3 if many else 7,
+              linewidth=1.6 if many else 2.2, color=LOAD_COLOUR, label=f"top load ({unit})")
+    # every value while they fit; with many sessions only the first and the last
+    for p in (points[0], points[-1]) if many else points:
         axes.annotate(f"{p.top_load:g}", (p.session, p.top_load), textcoords="offset points",
                       xytext=(0, 8), ha="center", fontsize=9, color=LOAD_COLOUR)
     low, high = min(p.top_load for p in points), max(p.top_load for p in points)
@@ -209,15 +214,31 @@ def _cue_panel(axes, data: ReportData):
 def _checkin_panel(axes, checkins: list[CheckInPoint]):
     times = [local(c.started) for c in checkins]
     levels = [FEELINGS.index(c.feeling) for c in checkins]
-    colours = {"tense": "#c0392b", "okay": "#e6a23c", "calm": FELT_COLOUR}
-    axes.plot(times, levels, color="#999999", linewidth=1, zorder=1)
-    axes.scatter(times, levels, s=70, c=[colours[c.feeling] for c in checkins], zorder=2)
-    for moment, level, check in zip(times, levels, checkins, strict=True):
-        if check.sore:
-            axes.annotate(f"sore: {check.sore}", (moment, level), textcoords="offset points",
-                          xytext=(0, -16), ha="center", fontsize=8, color="#7a2a20")
+    colours = [CHECKIN_COLOURS[c.feeling] for c in checkins]
+    many = len(checkins) > LABEL_LIMIT
+    if many:  # dots and a running mean of the last seven; words would overlap
+        window = 7
+        mean = [sum(levels[max(0, i - window + 1): i + 1]) / len(levels[max(0, i - window + 1):
+                                                                        i + 1])
+                for i in range(len(levels))]
+        axes.plot(times, mean, color="#555555", linewidth=1.8, zorder=3,
+                  label=f"mean of the last {window}")
+        axes.scatter(times, levels, s=18, c=colours, alpha=0.7, zorder=2)
+        sore = [(t, lv) for t, lv, c in zip(times, levels, checkins, strict=True) if c.sore]
+        if sore:
+            axes.scatter([t for t, _ in sore], [lv - 0.28 for _, lv in sore], marker="^", s=14,
+                         color="#7a2a20", zorder=2, label="sore somewhere")
+        axes.legend(loc="upper left", fontsize=8, frameon=False, ncols=2)
+    else:
+        axes.plot(times, levels, color="#999999", linewidth=1, zorder=1)
+        axes.scatter(times, levels, s=70, c=colours, zorder=2)
+        for moment, level, check in zip(times, levels, checkins, strict=True):
+            if check.sore:
+                axes.annotate(f"sore: {check.sore}", (moment, level), xytext=(0, -16),
+                              textcoords="offset points", ha="center", fontsize=8,
+                              color="#7a2a20")
     axes.set_yticks(range(len(FEELINGS)), FEELINGS)
-    axes.set_ylim(-0.8, len(FEELINGS) - 0.4)
+    axes.set_ylim(-0.8, len(FEELINGS) - (0.4 if len(checkins) <= LABEL_LIMIT else 0.1))
     axes.set_title("Body-scan check-ins", fontweight="bold", loc="left")
     axes.grid(axis="y", alpha=0.3)
     if len(times) == 1:
