@@ -709,3 +709,35 @@ def stretch_after(timeline: Timeline, position: int, factor: float,
     if timeline.breath is not None:
         stretched = with_breath(stretched, timeline.breath, *tone_lengths)
     return stretched
+
+
+# -- the check-in after a scan ------------------------------------------------------------
+CHECKIN_FILE = "checkin.toml"
+
+
+@dataclass(frozen=True)
+class CheckinLines:
+    """What the coach says to check in after a scan (``checkin.toml``)."""
+
+    feeling: str
+    feeling_again: str
+    sore: str
+    sore_again: str
+    sore_noted: str
+    """With {region}."""
+    thanks: str
+    thanks_pre_workout: str
+
+
+def load_checkin(user_dir: Path | None = None) -> CheckinLines:
+    path = _pick(CHECKIN_FILE, user_dir)
+    data = _read_toml(path)
+    values = {}
+    for name in CheckinLines.__dataclass_fields__:
+        text = data.get(name)
+        if not isinstance(text, str) or not text.strip():
+            raise CoachError(f"{path}: {name} = \"...\" is missing", _fix_for(path), 2)
+        values[name] = text.strip()
+    if "{region}" not in values["sore_noted"]:
+        raise CoachError(f"{path}: sore_noted must name the {{region}}", _fix_for(path), 2)
+    return CheckinLines(**values)
