@@ -17,7 +17,9 @@ types, every reference) and raises one ``BackupError`` (exit 2) naming the first
 problem; only then does it write, in one transaction. A row whose ``uid`` is already
 in the database is skipped, so importing the same file twice adds nothing. Tables
 without a ``uid`` (``cue_stats``: felt counts per exercise and cue) merge by their
-primary key keeping the larger count, which is exact for a restore and never doubles.
+primary key: every set the import adds counts in them as it does when a session saves it,
+and a count never ends below the file's, so a restore is exact, a merge of two devices
+adds up, and a repeated import never doubles.
 """
 
 from __future__ import annotations
@@ -321,22 +323,41 @@ def validate(data: Any, store: Store, name: str = "the file") -> dict[str, list[
 
 # -- import --------------------------------------------------------------------------
 
+#: Tables derived from others, imported after everything else.
+DERIVED = ("cue_stats",)
+
+
 def import_data(store: Store, data: Any, name: str = "the file") -> ImportResult:
     """Validate, then add the rows not already present, in one transaction."""
     tables = validate(data, store, name)
     result = ImportResult()
+    order = schema(store)
+    order = [t for t in order if t.name not in DERIVED] + \
+        [t for t in order if t.name in DERIVED]
     with store.transaction() as db:
-        for table in schema(store):
-            rows = tables.get(table.name, [])
+        for table in order:
             added = present = 0
-            for row in rows:
+            for row in tables.get(table.name, []):
                 if _import_row(db, table, row):
                     added += 1
+                    if table.name == "sets":
+                        _count_cue(db, row)
                 else:
                     present += 1
             result.added[table.name] = added
             result.present[table.name] = present
     return result
+
+
+def _count_cue(db: sqlite3.Connection, row: dict[str, Any]) -> None:
+    """A newly imported set counts in ``cue_stats`` the way a set saved live does
+    (``Store.save_set``): answered, not skipped, with a cue."""
+    if row.get("cue") and row.get("felt") is not None and not row.get("skipped"):
+        felt = int(bool(row["felt"]))
+        db.execute("INSERT INTO cue_stats (exercise, cue, felt, not_felt) VALUES (?, ?, ?, ?) "
+                   "ON CONFLICT (exercise, cue) DO UPDATE SET felt = felt + excluded.felt, "
+                   "not_felt = not_felt + excluded.not_felt",
+                   (row["exercise"], row["cue"], felt, 1 - felt))
 
 
 def _import_row(db: sqlite3.Connection, table: Table, row: dict[str, Any]) -> bool:

@@ -256,3 +256,39 @@ def test_export_to_stdout_is_the_same_backup(filled, backup):
     assert out.returncode == 0, out.stderr
     streamed, saved = json.loads(out.stdout), json.loads(backup.read_text())
     assert streamed["tables"] == saved["tables"]
+
+
+def test_cue_counts_add_up_when_two_devices_merge(filled, tmp_path):
+    """Device A logged the first session, device B the others: after B's backup goes into
+    A, the felt-it counts per cue are those of the whole history."""
+    with Store(filled / "coach.sqlite3") as store:
+        full = export_data(store)
+    first = full["tables"]["sessions"][0]["uid"]
+
+    def part(keep_first: bool) -> dict:
+        data = copy.deepcopy(full)
+        tables = data["tables"]
+        tables["sessions"] = [s for s in tables["sessions"] if (s["uid"] == first) == keep_first]
+        uids = {s["uid"] for s in tables["sessions"]}
+        tables["sets"] = [s for s in tables["sets"] if s["session_uid"] in uids]
+        sets = {s["uid"] for s in tables["sets"]}
+        for name in ("answers", "decisions"):
+            tables[name] = [r for r in tables[name] if r["set_uid"] in sets]
+        tables["answers"] = [a for a in tables["answers"] if a["scan_uid"] is None]
+        tables["cue_stats"] = []  # each device's own counts come from its own sets
+        return data
+
+    with Store(tmp_path / "a" / "coach.sqlite3") as device_a, \
+            Store(tmp_path / "b" / "coach.sqlite3") as device_b:
+        import_data(device_a, part(True))
+        import_data(device_b, part(False))
+        assert device_a.cue_stats("squat")["squat-knees-out"] == (2, 1)
+        assert device_b.cue_stats("squat")["squat-knees-out"] == (3, 0)
+        import_data(device_a, export_data(device_b))
+        merged = {(r["exercise"], r["cue"]): (r["felt"], r["not_felt"])
+                  for r in export_data(device_a)["tables"]["cue_stats"]}
+        expected = {(r["exercise"], r["cue"]): (r["felt"], r["not_felt"])
+                    for r in full["tables"]["cue_stats"]}
+        assert merged == expected
+        import_data(device_a, export_data(device_b))  # again: nothing doubles
+        assert device_a.cue_stats("squat")["squat-knees-out"] == (5, 1)
