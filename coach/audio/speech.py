@@ -67,6 +67,10 @@ class Voice:
         self._engine = engine
         return engine
 
+    def warm_up(self) -> None:
+        """Start the speech engine and load its voice now, so the first line is not slowed."""
+        self._synthesise("Ready.")
+
     @property
     def voice_id(self) -> str:
         self._init_engine()
@@ -120,7 +124,7 @@ class Voice:
             finally:
                 with contextlib.suppress(OSError):
                     os.unlink(name)
-        return resample(samples, rate, self.output_rate)
+        return trim_silence(resample(samples, rate, self.output_rate), self.output_rate)
 
     def _store(self, path: Path, samples: np.ndarray) -> None:
         """Write a cache entry atomically; a full disk only costs a re-render later."""
@@ -135,6 +139,19 @@ class Voice:
     def duration(self, text: str) -> float:
         """Seconds the rendered utterance lasts."""
         return len(self.render(text)) / self.output_rate
+
+
+def trim_silence(samples: np.ndarray, rate: int, floor: float = 0.003,
+                 lead: float = 0.005, tail: float = 0.06) -> np.ndarray:
+    """Cut espeak-ng's silence before and after the words (keeping ``lead``/``tail``
+    seconds): the coach starts talking sooner, and its questions end sooner, so the
+    microphone opens sooner."""
+    loud = np.nonzero(np.abs(samples) > floor)[0]
+    if len(loud) == 0:
+        return samples
+    start = max(0, int(loud[0]) - int(lead * rate))
+    end = min(len(samples), int(loud[-1]) + 1 + int(tail * rate))
+    return samples[start:end]
 
 
 def _espeak_library_present() -> bool:
