@@ -168,6 +168,9 @@ class Metronome:
                 used = self.tempo or used
                 for beat in rep_beats(used, next_rep, 0.0, self.words, self.numbers):
                     sample = next_start + speaker.samples(beat.t)
+                    if sample < speaker.now():  # this thread stalled for `ahead` seconds:
+                        log.warning("metronome late: click of rep %d dropped", beat.rep)
+                        continue  # skip the click rather than play it cut or off the beat
                     sounds = [speaker.play(self._sounds[beat.kind], at=sample,
                                            gain=self.click_gain, label=beat.kind)]
                     speech = self._speech.get(beat.word) if beat.word else None
