@@ -59,6 +59,9 @@ TONES = (BREATH_IN, BREATH_OUT)
 LEAD_SECONDS = 1.0
 #: Breath tones keep this far (seconds) from any spoken line.
 BREATH_MARGIN = 0.6
+#: Going through the body once more costs as much as pauses this far (log ratio) from
+#: their usual length: a longer round of pauses is preferred to repeating the regions.
+ROUND_COST = 0.4
 #: No pause is squeezed below this many seconds, whatever the script says.
 FLOOR_SECONDS = 0.3
 
@@ -521,7 +524,7 @@ def plan(candidates: Sequence[tuple[str, int, Sequence[Step]]], durations: Mappi
                          "check the lengths = [...] of its regions", exit_code=2)
     fitting = [c for c in options if c.shortest <= total - c.fixed <= c.longest]
     if fitting:
-        best = min(fitting, key=lambda c: (_strain(c, total), c.rounds))
+        best = min(fitting, key=lambda c: _strain(c, total) + ROUND_COST * (c.rounds - 1))
         fit = "exact"
     elif all(total - c.fixed < c.shortest for c in options):
         best = min(options, key=lambda c: c.fixed + c.shortest)
