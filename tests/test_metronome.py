@@ -182,3 +182,28 @@ def test_sounds_are_all_there_and_as_the_script_makes_them(tmp_path):
     with pytest.raises(MissingPart) as caught:
         load_sound("click", RATE, folder=tmp_path)
     assert caught.value.fix == "python scripts/make_sounds.py"
+
+
+@pytest.mark.audio
+def test_the_command_plays_through_the_speaker_with_voice(card, tmp_path):
+    log = tmp_path / "clicks.jsonl"
+    with card.record(tmp_path / "heard.wav") as recording:
+        result = run_coach("--data-dir", str(tmp_path), "tempo", "1-0-X-1", "--reps", "2",
+                           "--events", str(log), env=card.client_env())
+        recording.stop()
+    assert result.returncode == 0, result.stderr
+    events = read_events(log)
+    assert [(e["phase"], e["accent"]) for e in events] == [
+        ("down", True), ("up", True), ("squeeze", True)] * 2
+    assert [e["t"] for e in events] == pytest.approx([0.3, 1.3, 2.3, 3.3, 4.3, 5.3])
+    audio, rate = read_wav(tmp_path / "heard.wav")
+
+    def pitch(onset: int) -> float:
+        return dominant_frequency(audio[onset:onset + int(0.03 * rate)], rate, low=300)
+
+    clicks = [o for o in detect(audio, rate)
+              if any(abs(pitch(o) - hz) < 0.05 * hz for hz in PITCH.values())]
+    assert [kind_at(audio, o, rate) for o in clicks] == [ACCENT, EXPLOSIVE, ACCENT] * 2
+    assert np.all(np.abs(np.diff(clicks) / rate - 1.0) <= 0.005)
+    for onset in clicks:  # every phase start here says its word right after the click
+        assert rms(audio[onset + int(0.1 * rate):onset + int(0.4 * rate)]) > 0.01
