@@ -1,0 +1,667 @@
+"""The coaching session: the hands-free set loop that joins the pure core and the devices.
+
+For every set of the plan the loop moves through an explicit ``State``::
+
+    ANNOUNCING  exercise, set n of N, load, rep target, tempo, then the chosen cue
+    READY       "Ready?" (a moment to get in position; a command is heard, silence starts)
+    COUNTING    the metronome counts the tempo for the top of the rep range; "done" or
+                "stop" end it early, "pause" pauses it, "slower"/"faster" change it
+    ASKING      "How many reps?", "Did you feel it in your biceps?" (a place named
+                instead is a "where" answer); an unclear answer is asked again at most
+                ``retries`` times, then the plan's values are kept and the coach says so
+    ADAPTING    the next load, tempo and cue (coach.core.adapt), committed with the set
+                and its answers in one transaction, then said in one short sentence
+    RESTING     the plan's rest with a spoken countdown near its end
+    PAUSED      until "resume"
+    DONE
+
+Commands work at every prompt, during a set and during rest: pause / resume, repeat,
+skip (the set) / skip exercise, stop (end and save), slower / faster (eccentric
++/- 1 s). The answers come from an ``AnswerSource`` (microphone, keyboard or script,
+see ``coach.session_answers``), so the loop is the same for all three.
+
+A set that cannot be saved (full disk, locked database) is kept in memory, retried
+after each set and at the end, and the coach says so in one line; nothing answered is
+dropped while the process lives.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import IO
+
+from coach.core import adapt
+from coach.core.adapt import SetOutcome, weight
+from coach.core.answers import Answer
+from coach.core.library import Exercise, Library
+from coach.core.plans import Plan, PlanExercise
+from coach.core.tempo import parse_tempo
+from coach.events import (
+    Adapt,
+    End,
+    EventWriter,
+    Heard,
+    Listen,
+    Rest,
+    Say,
+    SetLogged,
+    StateChanged,
+)
+from coach.session_answers import AnswerSource
+from coach.session_state import ExerciseProgress, Progress, SessionSettings, State
+from coach.store import AnswerRecord, DecisionRecord, LoggedSet, Store, StoreError, now_iso
+
+log = logging.getLogger(__name__)
+
+COMPLETED = "completed"
+STOPPED = "stopped"
+INTERRUPTED = "interrupted"
+
+#: Commands that end a counted set (the others are handled while it plays).
+SET_ENDERS = ("done", "next", "stop", "pause", "skip", "skip exercise")
+
+
+class _SkipSet(Exception):
+    pass
+
+
+class _SkipExercise(Exception):
+    pass
+
+
+class _Stop(Exception):
+    pass
+
+
+@dataclass
+class _PendingSet:
+    """A set waiting to be committed (normally for a few milliseconds)."""
+
+    logged: LoggedSet
+    answers: list[AnswerRecord]
+    decision: DecisionRecord | None
+    state: dict
+    loose: list[AnswerRecord]
+    reported: bool = False
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    session_id: int
+    status: str
+    """completed | stopped | interrupted."""
+    sets_saved: int
+    unsaved: int
+    """Sets still not in the database at the end (only if the disk never recovered)."""
+
+
+def tempo_words(tempo_text: str) -> str:
+    """'3-1-2-0' -> 'down in 3, hold 1, up in 2'."""
+    tempo = parse_tempo(tempo_text)
+    parts = ["drop fast" if tempo.eccentric is None
+             else f"down in {adapt.number(tempo.eccentric)}"]
+    if tempo.bottom:
+        parts.append(f"hold {adapt.number(tempo.bottom)}")
+    parts.append("explode up" if tempo.concentric is None
+                 else f"up in {adapt.number(tempo.concentric)}")
+    if tempo.top:
+        parts.append(f"squeeze {adapt.number(tempo.top)}")
+    return ", ".join(parts)
+
+
+def load_words(load: float, unit: str) -> str:
+    return "body weight" if load <= 0 else weight(load, unit)
+
+
+class Session:
+    """One run of a plan. Build it, call ``run()``; everything it needs is passed in."""
+
+    def __init__(self, *, plan: Plan, library: Library, store: Store, speaker, voice,
+                 source: AnswerSource, events: EventWriter | None = None,
+                 settings: SessionSettings | None = None, metronome=None,
+                 resume: dict | None = None, transcript: IO[str] | None = None,
+                 rng: random.Random | None = None) -> None:
+        self.plan = plan
+        self.library = library
+        self.store = store
+        self.speaker = speaker
+        self.voice = voice
+        self.source = source
+        self.events = events or EventWriter(None)
+        self.settings = settings = settings or SessionSettings()
+        self.transcript = transcript
+        self.rng = rng or random.Random(settings.seed)
+        if metronome is None:
+            from coach.metronome import Metronome
+
+            metronome = Metronome(speaker, voice=voice, events=self.events,
+                                  words=settings.phase_words, numbers=settings.rep_numbers,
+                                  track_time=False)
+        self.metronome = metronome
+        self.state = State.ANNOUNCING
+        self.last_instruction = ""
+        self.pending: list[_PendingSet] = []
+        self.loose_answers: list[AnswerRecord] = []
+        self.set_answers: list[AnswerRecord] = []
+        self.sets_saved = 0
+        self._skip_exercise_after_rest = False
+        self._announced: set[str] = set()
+        self._resume = resume
+        if resume is not None:
+            self.session_id = int(resume["id"])
+            self.progress = Progress.from_json(resume["state"])
+        else:
+            self.progress = Progress(plan.key, plan.source, plan.text)
+            self.session_id = store.start_session(plan.key, plan.unit, self.progress.to_json())
+        self.sore = self._read_sore()
+
+    # -- small services -----------------------------------------------------------------
+    def _read_sore(self) -> str | None:
+        try:
+            return self.store.sore_today()
+        except Exception as error:  # noqa: BLE001 - a missing scans table must not stop a workout
+            log.debug("could not read today's scan: %s", error)
+            return None
+
+    def _enter(self, state: State) -> None:
+        self.state = state
+        self.events.emit(StateChanged(state=state.value))
+
+    def say(self, text: str, instruction: bool = False) -> None:
+        """Speak ``text`` and return when it has been heard (sample clock + device latency)."""
+        if not text:
+            return
+        if instruction:
+            self.last_instruction = text
+        self.events.emit(Say(text=text))
+        if self.transcript is not None:
+            print(f"coach: {text}", file=self.transcript, flush=True)
+        sound = self.speaker.play(self.voice.render(text), label="say")
+        self.speaker.wait(sound)
+        latency = float(getattr(self.speaker, "output_latency", 0.0) or 0.0)
+        if latency > 0:
+            self.speaker.wait_until(self.speaker.now() + self.speaker.samples(latency))
+
+    def _record(self, answer: Answer, expect: str, loose: bool = False) -> None:
+        self.events.emit(Heard(kind=answer.kind, value=answer.value, text=answer.text,
+                               confidence=round(float(answer.confidence), 3)))
+        if not answer.text and answer.kind == "unknown":
+            return  # silence: nothing was heard
+        record = AnswerRecord(expect, answer.kind, answer.value, answer.text,
+                              float(answer.confidence), self.source.engine)
+        (self.loose_answers if loose else self.set_answers).append(record)
+
+    def listen(self, expect: str, recognizer_expect: str | None = None,
+               timeout: float | None = None, optional: bool = False) -> Answer:
+        """Open the microphone (or read a line) for one answer; write listen/heard events."""
+        answer = self.source.listen(
+            recognizer_expect or expect,
+            self.settings.answer_seconds if timeout is None else timeout,
+            lambda: self.events.emit(Listen(expect=expect)),
+            optional=optional)
+        if not optional or answer.kind == "command":
+            self._record(answer, expect, loose=optional or self.state in (State.RESTING,
+                                                                          State.PAUSED))
+        return answer
+
+    # -- commands -----------------------------------------------------------------------
+    def _pause(self) -> None:
+        before = self.state
+        self._enter(State.PAUSED)
+        self.say("Paused. Say resume when you're ready.")
+        while True:
+            answer = self.listen("command", timeout=self.settings.pause_listen_seconds)
+            if answer.kind != "command":
+                continue
+            if answer.value in ("resume", "next", "done"):
+                break
+            if answer.value == "stop":
+                raise _Stop
+            if answer.value == "repeat":
+                self.say("Paused. Say resume when you're ready.")
+        self._enter(before)
+        self.say("Resuming.")
+
+    def _change_tempo(self, command: str, exercise: Exercise, speak: bool = True) -> str:
+        progress = self.progress.exercises[exercise.id]
+        new = adapt.slower(progress.tempo) if command == "slower" else adapt.faster(progress.tempo)
+        self._set_progress(exercise.id, replace(progress, tempo=new))
+        if speak:
+            if new == progress.tempo:
+                self.say(f"The lowering stays at {adapt.number(parse_tempo(new).eccentric or 1)}"
+                         " seconds.")
+            else:
+                self.say(f"{command.capitalize()}: {tempo_words(new)}.")
+        return new
+
+    def _command(self, command: str, exercise: Exercise) -> None:
+        """A command heard at a prompt (not during a set)."""
+        if command == "pause":
+            self._pause()
+        elif command == "repeat":
+            if self.last_instruction:
+                self.say(self.last_instruction)
+        elif command == "skip":
+            raise _SkipSet
+        elif command == "skip exercise":
+            raise _SkipExercise
+        elif command == "stop":
+            raise _Stop
+        elif command in ("slower", "faster"):
+            self._change_tempo(command, exercise)
+        # resume, next, done: nothing to do at a prompt
+
+    def ask(self, question: str, expect: str, recognizer_expect: str,
+            accept: Callable[[Answer], bool], exercise: Exercise) -> Answer | None:
+        """Ask until an accepted answer, at most 1 + retries unclear ones; None: unclear."""
+        unclear = 0
+        text = question
+        while True:
+            self.say(text)
+            answer = self.listen(expect, recognizer_expect)
+            if answer.kind == "command":
+                self._command(str(answer.value), exercise)
+                text = question
+                continue
+            if accept(answer):
+                return answer
+            unclear += 1
+            if unclear > self.settings.retries:
+                return None
+            text = f"Sorry, I didn't catch that. {question}"
+
+    # -- progress -----------------------------------------------------------------------
+    def _set_progress(self, exercise_id: str, progress: ExerciseProgress) -> None:
+        self.progress = self.progress.with_exercise(exercise_id, progress)
+
+    def _prepare_exercise(self, item: PlanExercise, exercise: Exercise) -> list[str]:
+        """Today's starting values for an exercise (once): the plan's, lightened for a sore
+        region, and capped for a connection plan. Returns the lines that explain it."""
+        current = self.progress.exercises.get(item.id)
+        if current is not None and current.adjusted:
+            return []
+        lines = []
+        load = item.load if current is None else current.load
+        increment = exercise.increment_for(self.plan.unit)
+        if self.sore and exercise.works_region(self.sore) and load > 0:
+            lighter = adapt.lighten_for_sore(load, increment)
+            lines.append(f"Your {self.sore} is sore today, so {load_words(lighter, self.plan.unit)}"
+                         f" instead of {adapt.number(load)}.")
+            load = lighter
+        if self.plan.connection and load > 0 and increment > 0:
+            best = adapt.best_one_rep_max(self.store.recent_sets(item.id, self.plan.unit))
+            limit = adapt.connection_limit(best, increment) if best else load
+            if 0 < limit < load:
+                lines.append(f"To feel the muscle, we stay at 60% of your best: "
+                             f"{load_words(limit, self.plan.unit)}.")
+                load = limit
+        cue = current.cue if current is not None else None
+        if cue is None:
+            choice = adapt.choose_cue(exercise, self.library.cues_for(item.id),
+                                      self.store.cue_stats(item.id), self.rng)
+            cue = choice.cue.id
+        self._set_progress(item.id, ExerciseProgress(
+            load=load, tempo=item.tempo if current is None else current.tempo, cue=cue,
+            adjusted=True))
+        return lines
+
+    def _next_position(self, index: int, set_number: int) -> tuple[int, int]:
+        if set_number < self.plan.exercises[index].sets:
+            return index, set_number + 1
+        return index + 1, 1
+
+    # -- saving -------------------------------------------------------------------------
+    def _commit(self, pending: _PendingSet) -> None:
+        self.pending.append(pending)
+        self.flush()
+
+    def flush(self) -> bool:
+        """Commit every waiting set in order; True when none is left."""
+        while self.pending:
+            item = self.pending[0]
+            try:
+                self.store.save_set(item.logged, item.answers, item.decision, item.state,
+                                    item.loose)
+            except StoreError as error:
+                log.warning("coach: could not save set %d of %s (%s); kept in memory, will "
+                            "retry", item.logged.set_number, item.logged.exercise, error.message)
+                if not item.reported:
+                    item.reported = True
+                    self.say("I couldn't save that set yet. I'm keeping it and will try again.")
+                return False
+            self.pending.pop(0)
+            self.sets_saved += 1
+            logged = item.logged
+            if not logged.skipped:
+                self.events.emit(SetLogged(
+                    exercise=logged.exercise, set=logged.set_number, load=logged.load,
+                    unit=logged.unit, reps=logged.reps, felt=logged.felt, where=logged.where,
+                    cue=logged.cue, tempo=logged.tempo))
+        return True
+
+    # -- the set ------------------------------------------------------------------------
+    def _announce(self, item: PlanExercise, exercise: Exercise, set_number: int,
+                  first: bool, notes: list[str]) -> None:
+        self._enter(State.ANNOUNCING)
+        progress = self.progress.exercises[item.id]
+        if first:
+            self.say(f"{exercise.name.capitalize()}.")
+            if self.settings.warmup and exercise.warmup:
+                self.say(exercise.warmup)
+            for note in notes:
+                self.say(note)
+        low, high = item.reps
+        load = load_words(progress.load, self.plan.unit).capitalize()
+        if exercise.isometric:
+            target = f"hold {low} to {high} seconds" if low != high else f"hold {high} seconds"
+            line = f"Set {set_number} of {item.sets}. {load}, {target}."
+        else:
+            target = f"{low} to {high} reps" if low != high else f"{high} reps"
+            line = f"Set {set_number} of {item.sets}. {load}, {target}, {tempo_words(progress.tempo)}.")
+        cue = self.library.cue(progress.cue) if progress.cue else None
+        self.say(line)
+        self.last_instruction = line + (f" {cue.text}" if cue else "")
+        if cue is not None:
+            self.say(cue.text)
+
+    def _ready(self, exercise: Exercise) -> None:
+        self._enter(State.READY)
+        while True:
+            self.say("Ready?")
+            answer = self.listen("command", timeout=self.settings.ready_seconds, optional=True)
+            if answer.kind != "command" or answer.value in ("resume", "next", "done"):
+                return
+            if answer.value == "repeat":
+                self.say(self.last_instruction)
+                continue
+            self._command(str(answer.value), exercise)
+            if answer.value in ("slower", "faster"):
+                continue
+            if answer.value == "pause":
+                continue
+
+    def _count(self, item: PlanExercise, exercise: Exercise) -> int:
+        """Play the set; returns the reps (seconds) counted. Raises on skip/stop."""
+        self._enter(State.COUNTING)
+        total = self.settings.reps_to_count(item.reps[1])
+        done = 0
+        while done < total:
+            reason, counted = self._play(exercise, total - done, done + 1)
+            done += counted
+            if reason in ("completed", "done", "next"):
+                break
+            if reason == "pause":
+                self._pause()
+                self._enter(State.COUNTING)
+                continue
+            if reason == "stop":
+                raise _Stop
+            if reason == "skip":
+                raise _SkipSet
+            if reason == "skip exercise":
+                raise _SkipExercise
+        return done
+
+    def _play(self, exercise: Exercise, reps: int, first_rep: int) -> tuple[str, int]:
+        watch = self.source.watch()
+
+        def interrupt() -> str | None:
+            answer = watch.poll()
+            if answer is None or answer.kind != "command":
+                return None
+            self._record(answer, "command")
+            command = str(answer.value)
+            if command in ("slower", "faster"):
+                tempo = self._change_tempo(command, exercise, speak=False)
+                self.metronome.set_tempo(parse_tempo(tempo))
+                return None
+            return command if command in SET_ENDERS else None
+
+        try:
+            if exercise.isometric:
+                from coach.session_hold import hold
+
+                result = hold(self.speaker, self.voice, reps, interrupt)
+                return result.reason, result.seconds_done
+            tempo = parse_tempo(self.progress.exercises[exercise.id].tempo)
+            result = self.metronome.play_set(tempo, reps, interrupt, first_rep=first_rep)
+            self.metronome.wait_tail()
+            return result.reason, result.reps_done
+        finally:
+            watch.close()
+
+    def _answers(self, exercise: Exercise) -> tuple[int | None, bool | None, str | None]:
+        self._enter(State.ASKING)
+        question = "How many seconds did you hold?" if exercise.isometric else "How many reps?"
+        reps_answer = self.ask(question, "reps", "reps", lambda a: a.kind == "reps", exercise)
+        reps = int(reps_answer.value) if reps_answer is not None else None
+
+        def felt_or_where(answer: Answer) -> bool:
+            return answer.kind == "felt" or (answer.kind == "where" and answer.value is not None)
+
+        felt_answer = self.ask(f"Did you feel it in your {exercise.feel_in}?", "felt", "any",
+                               felt_or_where, exercise)
+        if felt_answer is None:
+            return reps, None, None
+        if felt_answer.kind == "felt":
+            return reps, bool(felt_answer.value), None
+        where = str(felt_answer.value)
+        return reps, exercise.is_target(where), where
+
+    def _adapt(self, item: PlanExercise, exercise: Exercise, set_number: int, started: str,
+               reps: int | None, felt: bool | None, where: str | None,
+               next_position: tuple[int, int]) -> None:
+        self._enter(State.ADAPTING)
+        progress = self.progress.exercises[item.id]
+        unit = self.plan.unit
+        outcome = SetOutcome(exercise, progress.load, unit, progress.tempo, item.reps, reps,
+                             felt, where if felt is False else None, progress.cue)
+        one_rep_max = 0.0
+        if self.plan.connection:
+            recent = self.store.recent_sets(item.id, unit)
+            one_rep_max = adapt.best_one_rep_max(
+                recent + ([(progress.load, reps)] if reps else []))
+        stats = self.store.cue_stats(item.id)
+        decision = adapt.decide(outcome, exercise.increment_for(unit),
+                                self.library.cues_for(item.id), stats, self.rng,
+                                connection=self.plan.connection, one_rep_max=one_rep_max)
+        logged = LoggedSet(self.session_id, item.id, set_number, progress.load, unit, reps,
+                           felt, where, progress.cue, progress.tempo, started, now_iso())
+        self._set_progress(item.id, replace(
+            progress, load=decision.next_load, tempo=decision.next_tempo, cue=decision.next_cue,
+            failed_cue=progress.cue if felt is False else None, where=where))
+        self.progress = self.progress.at(*next_position)
+        record = DecisionRecord(item.id, decision.next_load, decision.next_cue,
+                                decision.next_tempo, decision.reason)
+        self._commit(_PendingSet(logged, self.set_answers, record, self.progress.to_json(),
+                                 self.loose_answers))
+        self.set_answers, self.loose_answers = [], []
+        self.events.emit(Adapt(exercise=item.id, next_load=decision.next_load,
+                               next_cue=decision.next_cue, next_tempo=decision.next_tempo,
+                               reason=decision.reason))
+        self.say(decision.reason, instruction=True)
+
+    def _log_skipped(self, item: PlanExercise, set_number: int, started: str,
+                     next_position: tuple[int, int]) -> None:
+        progress = self.progress.exercises[item.id]
+        logged = LoggedSet(self.session_id, item.id, set_number, progress.load, self.plan.unit,
+                           None, None, None, progress.cue, progress.tempo, started, now_iso(),
+                           skipped=True)
+        self.progress = self.progress.at(*next_position)
+        self._commit(_PendingSet(logged, self.set_answers, None, self.progress.to_json(),
+                                 self.loose_answers))
+        self.set_answers, self.loose_answers = [], []
+
+    # -- rest -----------------------------------------------------------------------------
+    def _rest(self, seconds: float, upcoming: Exercise | None) -> None:
+        self._enter(State.RESTING)
+        self.events.emit(Rest(seconds=round(seconds, 3)))
+        speaker = self.speaker
+        end = speaker.now() + speaker.samples(seconds)
+        if seconds >= 3:
+            self.say(f"Rest {adapt.number(round(seconds))} seconds.")
+        countdown = self.settings.countdown_seconds
+        counted = seconds < countdown + 3  # a short rest gets no countdown
+        poll = speaker.samples(0.05)
+        watch = self.source.watch()
+        try:
+            while True:
+                now = speaker.now()
+                if now >= end:
+                    break
+                left = (end - now) / speaker.rate
+                if not counted and left <= countdown:
+                    counted = True
+                    self.say(f"{adapt.number(round(left))} seconds.")
+                    continue
+                answer = watch.poll()
+                if answer is not None and answer.kind == "command":
+                    self._record(answer, "command", loose=True)
+                    command = str(answer.value)
+                    if command in ("skip", "next", "done"):
+                        break
+                    if command == "skip exercise":
+                        self._skip_exercise_after_rest = True
+                        break
+                    if command == "stop":
+                        raise _Stop
+                    if command == "pause":
+                        remaining = end - speaker.now()
+                        self._pause()
+                        self._enter(State.RESTING)
+                        end = speaker.now() + max(0, remaining)
+                    elif command == "repeat" and self.last_instruction:
+                        self.say(self.last_instruction)
+                    elif command in ("slower", "faster") and upcoming is not None:
+                        self._change_tempo(command, upcoming)
+                    continue
+                speaker.wait_until(min(end, now + poll))
+        finally:
+            watch.close()
+
+    # -- the whole session ----------------------------------------------------------------
+    def run(self) -> SessionResult:
+        status = COMPLETED
+        try:
+            status = self._run()
+        except _Stop:
+            status = STOPPED
+        except KeyboardInterrupt:
+            status = INTERRUPTED
+        finally:
+            self._finish(status)
+        return SessionResult(self.session_id, status, self.sets_saved, len(self.pending))
+
+    def _run(self) -> str:
+        plan = self.plan
+        if self._resume is not None:
+            index, number = self.progress.exercise_index, self.progress.set_number
+            if index < len(plan.exercises):
+                name = self.library.exercise(plan.exercises[index].id).name
+                self.say(f"Welcome back. We carry on with set {number} of the {name}.")
+        else:
+            self.say(f"{plan.name}. {len(plan.exercises)} exercises, {plan.total_sets} sets. "
+                     "Say pause, repeat, skip or stop at any time.")
+        while self.progress.exercise_index < len(plan.exercises):
+            index, number = self.progress.exercise_index, self.progress.set_number
+            item = plan.exercises[index]
+            exercise = self.library.exercise(item.id)
+            first = number == 1 or item.id not in self._announced
+            notes = self._prepare_exercise(item, exercise)
+            self._announced.add(item.id)
+            next_position = self._next_position(index, number)
+            started = now_iso()
+            try:
+                self._announce(item, exercise, number, first, notes)
+                self._ready(exercise)
+                started = now_iso()
+                self._count(item, exercise)
+                reps, felt, where = self._answers(exercise)
+                self._adapt(item, exercise, number, started, reps, felt, where, next_position)
+            except _SkipSet:
+                self.say(f"Skipping set {number}.")
+                self._log_skipped(item, number, started, next_position)
+                continue
+            except _SkipExercise:
+                self.say(f"Skipping the {exercise.name}.")
+                self._log_skipped(item, number, started, (index + 1, 1))
+                continue
+            if self.progress.exercise_index >= len(plan.exercises):
+                break
+            upcoming_item = plan.exercises[self.progress.exercise_index]
+            upcoming = self.library.exercise(upcoming_item.id)
+            self._rest(self.settings.rest(item.rest), upcoming)
+            if self._skip_exercise_after_rest:
+                self._skip_exercise_after_rest = False
+                skipped = self.progress.exercise_index
+                self.say(f"Skipping the {upcoming.name}.")
+                self.progress = self.progress.at(skipped + 1, 1)
+                self._save_state()
+        return COMPLETED
+
+    def _save_state(self) -> None:
+        try:
+            self.store.save_state(self.session_id, self.progress.to_json())
+        except StoreError as error:
+            log.warning("coach: could not save where we are (%s)", error.message)
+
+    def _finish(self, status: str) -> None:
+        self._enter(State.DONE)
+        saved = self.flush()
+        if status == INTERRUPTED:
+            self._save_loose()
+            log.info("coach: interrupted; `coach session --resume` carries on at the next set")
+            self.events.emit(End(status=STOPPED))
+            return
+        try:
+            if status == COMPLETED:
+                self.say("That's the whole session. Well done.")
+            else:
+                self.say("Stopping. Everything you did is saved.")
+            if self.settings.summary and self.sets_saved:
+                summary = self._summary()
+                if summary:
+                    self.say(summary)
+        finally:
+            self._save_loose()
+            if saved or self.flush():
+                try:
+                    self.store.end_session(self.session_id, status, self.progress.to_json())
+                except StoreError as error:
+                    log.warning("coach: could not mark the session %s (%s)", status,
+                                error.message)
+            else:
+                self._report_unsaved()
+            self.events.emit(End(status=status))
+
+    def _save_loose(self) -> None:
+        if not self.loose_answers and not self.set_answers:
+            return
+        try:
+            self.store.save_answers(self.session_id, self.loose_answers + self.set_answers)
+            self.loose_answers, self.set_answers = [], []
+        except StoreError as error:
+            log.debug("answers heard after the last set not saved: %s", error.message)
+
+    def _summary(self) -> str | None:
+        try:
+            from coach import summary
+        except ImportError:
+            return None
+        try:
+            return summary.session_summary(self.store, self.session_id)
+        except Exception as error:  # noqa: BLE001 - a summary must never lose a session
+            log.debug("no summary: %s", error)
+            return None
+
+    def _report_unsaved(self) -> None:
+        """The disk never recovered: print the sets so they are not lost."""
+        print(f"coach: {len(self.pending)} set(s) could not be saved to "
+              f"{self.store.path}; here they are as JSON:", file=sys.stderr)
+        for item in self.pending:
+            print(json.dumps(item.logged.__dict__), file=sys.stderr)
