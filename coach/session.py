@@ -362,7 +362,8 @@ class Session:
             line = f"Set {set_number} of {item.sets}. {load}, {target}."
         else:
             target = f"{low} to {high} reps" if low != high else f"{high} reps"
-            line = f"Set {set_number} of {item.sets}. {load}, {target}, {tempo_words(progress.tempo)}.")
+            line = (f"Set {set_number} of {item.sets}. {load}, {target}, "
+                    f"{tempo_words(progress.tempo)}.")
         cue = self.library.cue(progress.cue) if progress.cue else None
         self.say(line)
         self.last_instruction = line + (f" {cue.text}" if cue else "")
