@@ -1,0 +1,119 @@
+"""A body scan through the virtual sound card: pause, silence, resume where it stopped.
+
+``coach scan`` plays on ``coach_out`` while the test records ``coach_out.monitor``;
+the test "athlete" gives commands while the scan plays and answers the check-in.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach.audio import analysis
+from coach.audio.wavio import read_wav
+from coach.events import read_events
+from coach.scan import LOOKAHEAD_SECONDS, RESUME_LEAD_SECONDS
+from coach.store import Store
+
+from .conftest import ROOT, run_coach
+
+pytestmark = pytest.mark.audio
+
+#: Seconds the athlete stays paused.
+PAUSE_SECONDS = 5.0
+
+
+def wait_for(path: Path, found, timeout: float = 60.0, process=None):
+    """Poll the events file until ``found(records)`` gives something (a test harness wait)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        records = read_events(path) if path.exists() else []
+        value = found(records)
+        if value:
+            return value
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"coach ended early: {process.stderr.read()}")
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting in {path}: {read_events(path)[-3:]}")
+
+
+def says(records) -> list[dict]:
+    return [r for r in records if r["type"] == "say"]
+
+
+def silent_runs(samples: np.ndarray, rate: int, threshold: float = 0.002) -> list[tuple]:
+    """(start, end) seconds of every stretch quieter than ``threshold`` (10 ms frames)."""
+    levels = analysis.frame_levels(samples, rate, 0.01)
+    quiet = np.concatenate([[False], levels < threshold, [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    return [(a * 0.01, b * 0.01) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def test_pause_is_silent_and_the_scan_resumes_where_it_stopped(card, data_dir, tmp_path):
+    # the order the scan says its lines in, from the same scan rendered offline
+    plain = tmp_path / "plain.jsonl"
+    rendered = run_coach("--data-dir", str(data_dir), "scan", "--minutes", "1", "--out",
+                         str(tmp_path / "plain.wav"), "--events", str(plain))
+    assert rendered.returncode == 0, rendered.stderr
+    expected = [r["text"] for r in says(read_events(plain))]
+
+    events = tmp_path / "events.jsonl"
+    command = [sys.executable, "-m", "coach", "--data-dir", str(data_dir), "scan",
+               "--minutes", "1", "--typed", "--events", str(events)]
+    with card.record(tmp_path / "heard.wav") as recording:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env=card.client_env(),
+                                   cwd=ROOT)
+        try:
+            # pause in the middle of the fourth line
+            fourth = wait_for(events, lambda r: says(r)[3:4], process=process)[0]
+            time.sleep(0.8)
+            process.stdin.write("pause\n")
+            process.stdin.flush()
+            paused = wait_for(events, lambda r: [e for e in r if e.get("state") == "PAUSED"],
+                              process=process)[0]
+            time.sleep(PAUSE_SECONDS)
+            process.stdin.write("resume\n")
+            process.stdin.flush()
+            wait_for(events, lambda r: [e for e in r if e["type"] == "listen"], timeout=90,
+                     process=process)
+            process.stdin.write("calm\n")
+            process.stdin.flush()
+            out, err = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0, err
+    records = read_events(events)
+    resumed = next(r for r in records if r.get("state") == "PLAYING" and r["t"] > paused["t"])
+    assert resumed["t"] - paused["t"] >= PAUSE_SECONDS
+
+    # the paused time is silent on the speaker
+    samples, rate = read_wav(recording.path)
+    start = analysis.first_sample_above(samples, 0.005) / rate  # the start chime
+    # event time -> recording time: the chime starts LOOKAHEAD after the first event
+    to_recording = start - records[0]["t"] - LOOKAHEAD_SECONDS
+    margin = 0.25
+    quiet_from = paused["t"] + to_recording + margin
+    quiet_to = resumed["t"] + to_recording + RESUME_LEAD_SECONDS - margin
+    quiet = samples[int(quiet_from * rate):int(quiet_to * rate)]
+    assert analysis.rms(quiet) < 0.002, (quiet_from, quiet_to)
+    longest = max(b - a for a, b in silent_runs(samples, rate))
+    assert longest >= PAUSE_SECONDS - 0.3
+    # ... and the scan goes on where it stopped, in order
+    checkin = next(r for r in records if r.get("state") == "CHECKIN")
+    said = [r["text"] for r in says(records) if r["t"] < checkin["t"]]
+    after = [r["text"] for r in says(records) if r["t"] > resumed["t"]]
+    assert after[0] in (fourth["text"], expected[4])
+    assert [t for i, t in enumerate(said) if i == 0 or said[i - 1] != t] == expected
+    # sound came out again after the resume, up to the end chime
+    assert analysis.rms(samples[int((quiet_to + 0.5) * rate):int((quiet_to + 3) * rate)]) > 0.005
+
+    with Store(data_dir / "coach.sqlite3") as store:
+        (scan,) = store.query("SELECT style, status, feeling FROM scans")
+    assert scan == {"style": "full", "status": "completed", "feeling": "calm"}
