@@ -20,6 +20,8 @@ INSTALL_PLOTS = "pip install 'coach[plots]' (or pip install matplotlib) in the c
 
 #: Check-in feelings from worst to best: their height on the scan plot.
 FEELINGS = ("tense", "okay", "calm")
+#: At most this many cue bars.
+MAX_CUES = 12
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class ReportData:
     cues: list[CueRate]
     checkins: list[CheckInPoint]
     session_dates: list[dt.datetime]
+    cue_count: int = 0
+    """How many cues have answers (``cues`` holds those worth drawing)."""
 
     @property
     def empty(self) -> bool:
@@ -84,13 +88,25 @@ def report_data(history: History, names: Names) -> ReportData:
             counts = tally.setdefault((s.exercise, s.cue), [0, 0])
             counts[0] += int(s.felt)
             counts[1] += 1
-    cues = sorted((CueRate(exercise, cue, names.cue(cue), felt, answered)
-                   for (exercise, cue), (felt, answered) in tally.items()),
-                  key=lambda c: (c.answered >= MIN_CUE_ANSWERS, c.rate, c.answered))
+    cues = [CueRate(exercise, cue, names.cue(cue), felt, answered)
+            for (exercise, cue), (felt, answered) in tally.items()]
     checkins = [CheckInPoint(scan.started, scan.feeling, scan.sore, scan.style)
                 for scan in history.scans if scan.feeling in FEELINGS]
-    return ReportData(exercises, {e: names.exercise(e) for e in exercises}, cues, checkins,
-                      [s.started for s in history.sessions])
+    return ReportData(exercises, {e: names.exercise(e) for e in exercises},
+                      cues_to_show(cues), checkins, [s.started for s in history.sessions],
+                      len(cues))
+
+
+def cues_to_show(cues: list[CueRate], limit: int = MAX_CUES) -> list[CueRate]:
+    """The cues worth a bar, best last (drawn on top).
+
+    Once three cues have MIN_CUE_ANSWERS answers, cues tried only once are left out; past
+    ``limit`` only the most tried stay.
+    """
+    tried = [c for c in cues if c.answered >= MIN_CUE_ANSWERS]
+    pool = tried if len(tried) >= 3 else list(cues)
+    pool = sorted(pool, key=lambda c: c.answered, reverse=True)[:limit]
+    return sorted(pool, key=lambda c: (c.rate, c.answered, c.exercise, c.cue))
 
 
 def _matplotlib():
@@ -121,6 +137,7 @@ def _wrap(text: str, width: int = 38) -> str:
 
 LOAD_COLOUR = "#1f5fa8"
 REPS_COLOUR = "#e6a23c"
+REPS_LINE_COLOUR = "#9a6410"
 FELT_COLOUR = "#2e8b57"
 CHECKIN_COLOURS = {"tense": "#c0392b", "okay": "#e6a23c", "calm": FELT_COLOUR}
 #: Beyond this many points a panel stops writing each value and draws a trend instead.
@@ -162,6 +179,9 @@ def draw(data: ReportData):
 
 def _exercise_panel(axes, name: str, points: list[SessionPoint], ticks: dict[int, str]):
     xs = [p.session for p in points]
+    if all(p.top_load == 0 for p in points):
+        _bodyweight_panel(axes, name, points, ticks)
+        return
     reps_axes = axes.twinx()
     reps_axes.bar(xs, [p.total_reps for p in points], width=0.5, color=REPS_COLOUR,
                   alpha=0.45, label="total reps", zorder=1)
@@ -182,16 +202,36 @@ def _exercise_panel(axes, name: str, points: list[SessionPoint], ticks: dict[int
     axes.set_ylim(max(0, low - pad), high + pad)
     axes.set_ylabel(f"top load ({unit})", color=LOAD_COLOUR)
     axes.set_title(_capital(name), fontweight="bold", loc="left")
+    _session_axis(axes, xs, ticks)
+    handles = axes.get_legend_handles_labels()
+    extra = reps_axes.get_legend_handles_labels()
+    axes.legend(handles[0] + extra[0], handles[1] + extra[1], loc="upper left", fontsize=8,
+                frameon=False)
+
+
+def _session_axis(axes, xs: list[int], ticks: dict[int, str]) -> None:
     axes.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
     shown = sorted(set(xs))
     if len(shown) > 8:
         shown = shown[:: (len(shown) + 7) // 8]
     axes.set_xticks(shown, [ticks[x] for x in shown], fontsize=8)
     axes.grid(axis="y", alpha=0.3)
-    handles = axes.get_legend_handles_labels()
-    extra = reps_axes.get_legend_handles_labels()
-    axes.legend(handles[0] + extra[0], handles[1] + extra[1], loc="upper left", fontsize=8,
-                frameon=False)
+
+
+def _bodyweight_panel(axes, name: str, points: list[SessionPoint], ticks: dict[int, str]):
+    """No load to show (push-ups, planks): total reps (or seconds) as the line instead."""
+    xs = [p.session for p in points]
+    many = len(points) > LABEL_LIMIT
+    axes.plot(xs, [p.total_reps for p in points], marker="o", markersize=3 if many else 7,
+              linewidth=1.6 if many else 2.2, color=REPS_LINE_COLOUR, label="total reps")
+    for p in (points[0], points[-1]) if many else points:
+        axes.annotate(f"{p.total_reps}", (p.session, p.total_reps), textcoords="offset points",
+                      xytext=(0, 8), ha="center", fontsize=9, color=REPS_LINE_COLOUR)
+    axes.set_ylim(0, max(p.total_reps for p in points) * 1.35 + 1)
+    axes.set_ylabel("total reps", color=REPS_LINE_COLOUR)
+    axes.set_title(f"{_capital(name)} (bodyweight)", fontweight="bold", loc="left")
+    axes.legend(loc="upper left", fontsize=8, frameon=False)
+    _session_axis(axes, xs, ticks)
 
 
 def _cue_panel(axes, data: ReportData):
@@ -206,8 +246,11 @@ def _cue_panel(axes, data: ReportData):
     axes.set_yticks(list(ys), labels, fontsize=9)
     axes.set_xlim(0, 112)
     axes.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
-    axes.set_title("Felt it in the target muscle, per cue (sets answered)", fontweight="bold",
-                   loc="left")
+    hidden = data.cue_count - len(data.cues)
+    axes.set_title("Felt it in the target muscle, per cue", fontweight="bold", loc="left")
+    axes.set_xlabel("share of the answered sets with this cue" + (
+        f" ({hidden} cue{'s' if hidden != 1 else ''} tried less not shown)" if hidden else ""),
+        fontsize=9)
     axes.spines[["top", "right"]].set_visible(False)
 
 
@@ -243,10 +286,14 @@ def _checkin_panel(axes, checkins: list[CheckInPoint]):
     axes.grid(axis="y", alpha=0.3)
     if len(times) == 1:
         axes.set_xlim(times[0] - dt.timedelta(days=1), times[0] + dt.timedelta(days=1))
-    from matplotlib.dates import AutoDateLocator, DateFormatter
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, DateFormatter
 
-    axes.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=8))
-    axes.xaxis.set_major_formatter(DateFormatter("%b %d", tz=times[0].tzinfo))
+    locator = AutoDateLocator(minticks=3, maxticks=8, tz=times[0].tzinfo)
+    axes.xaxis.set_major_locator(locator)
+    if times[-1] - times[0] < dt.timedelta(days=2):  # hours and minutes, the day once
+        axes.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=times[0].tzinfo))
+    else:
+        axes.xaxis.set_major_formatter(DateFormatter("%b %d", tz=times[0].tzinfo))
 
 
 def write_report(history: History, names: Names, path: str | Path) -> ReportData:

@@ -114,3 +114,64 @@ def fill_synthetic(path: Path) -> dict[str, int]:
                     (new_uid(), scan_id, f'"{feeling}"', feeling, iso(start)))
                 counts["answers"] += 1
     return counts
+
+
+# -- a history made by real runs of `coach session` and `coach scan` ---------------------
+
+#: Two sessions of the built-in "arms" plan (biceps curl 4 sets, triceps pushdown 3,
+#: push-up 2): reps, then "did you feel it?" (yes / no / where).
+SESSION_ANSWERS = [
+    ["twelve", "yes", "fifteen", "yes", "fifteen", "in my forearms", "eleven", "yes",
+     "ten", "yes", "twelve", "my shoulders", "eight", "yes",
+     "nine", "yes", "ten", "no"],
+    ["fifteen", "yes", "fifteen", "yes", "thirteen", "yes", "twelve", "no",
+     "fifteen", "yes", "fifteen", "yes", "fourteen", "in my triceps",
+     "twelve", "yes", "eleven", "yes"],
+]
+#: (coach scan arguments, check-in answers)
+SCAN_RUNS = [
+    (["--style", "pre-workout", "--focus", "biceps,triceps", "--minutes", "1"],
+     ["tense", "my lower back"]),
+    (["--style", "full", "--minutes", "1"], ["calm"]),
+]
+REAL_PLAN = "arms"
+REAL_SETS = 18
+
+_real: dict[str, Path] = {}
+
+
+def real_history(tmp_path_factory) -> Path:
+    """A data dir filled by two real `coach session` runs (scripted answers, rendered to
+    WAV on the virtual clock, short rests) and two real `coach scan` check-ins.
+
+    Built once per test run, whichever module asks first; tests must not write to it.
+    The second session's events are in ``session2.jsonl``.
+    """
+    key = str(tmp_path_factory.getbasetemp())
+    if key in _real:
+        return _real[key]
+    folder = tmp_path_factory.mktemp("real-history")
+    data = folder / "data"
+    for number, answers in enumerate(SESSION_ANSWERS, start=1):
+        script = folder / f"session{number}.txt"
+        script.write_text("\n".join(answers) + "\n")
+        _run(data, "session", "--plan", REAL_PLAN, "--answers", str(script),
+             "--out", str(folder / f"session{number}.wav"), "--rest-scale", "0.02",
+             "--max-reps", "2", "--no-warmup", "--seed", "1",
+             "--events", str(folder / f"session{number}.jsonl"))
+    for number, (args, answers) in enumerate(SCAN_RUNS, start=1):
+        script = folder / f"scan{number}.txt"
+        script.write_text("\n".join(answers) + "\n")
+        _run(data, "scan", *args, "--answers", str(script),
+             "--out", str(folder / f"scan{number}.wav"))
+    _real[key] = data
+    return data
+
+
+def _run(data: Path, *args: str) -> None:
+    from .conftest import run_coach
+
+    result = run_coach("--data-dir", str(data), *args, timeout=300)
+    if result.returncode != 0:
+        raise RuntimeError(f"coach {' '.join(args[:3])} failed ({result.returncode}): "
+                           f"{result.stderr[-2000:]}")

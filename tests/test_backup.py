@@ -15,13 +15,20 @@ from coach.backup import FORMAT, VERSION, BackupError, export_data, import_data,
 from coach.store import Store
 
 from .conftest import run_coach
-from .history_fixtures import fill_synthetic
+from .history_fixtures import fill_synthetic, real_history
 
 TABLES = ("sessions", "sets", "answers", "decisions", "scans", "cue_stats")
 
 
 @pytest.fixture(scope="module")
 def filled(tmp_path_factory) -> Path:
+    """The history of two real `coach session` runs and two `coach scan` check-ins."""
+    return real_history(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> Path:
+    """Hand-written weeks: several sessions per exercise, for merges of cue counts."""
     folder = tmp_path_factory.mktemp("filled")
     fill_synthetic(folder / "coach.sqlite3")
     return folder
@@ -90,22 +97,24 @@ def test_importing_into_a_database_that_has_moved_on_keeps_the_newer_rows(filled
     shutil.copy(filled / "coach.sqlite3", folder / "coach.sqlite3")
     with Store(folder / "coach.sqlite3") as store, store.transaction() as db:
         session = db.execute("INSERT INTO sessions (uid, plan, started) VALUES "
-                             "('later', 'p', '2025-04-01T10:00:00+00:00')").lastrowid
+                             "('later', 'p', '2040-04-01T10:00:00+00:00')").lastrowid
         db.execute("INSERT INTO sets (uid, session_id, exercise, set_number, load, unit, reps,"
-                   " felt, cue, tempo, started, ended) VALUES ('later-set', ?, 'squat', 1, 30,"
-                   " 'kg', 10, 1, 'squat-knees-out', '3-1-2-0', '2025-04-01T10:01:00+00:00',"
-                   " '2025-04-01T10:02:00+00:00')", (session,))
-        db.execute("UPDATE cue_stats SET felt = felt + 1 WHERE cue = 'squat-knees-out'")
+                   " felt, cue, tempo, started, ended) VALUES ('later-set', ?, 'biceps_curl', 1,"
+                   " 30, 'kg', 10, 1, 'curl-squeeze-peak', '3-0-1-1', "
+                   "'2040-04-01T10:01:00+00:00', '2040-04-01T10:02:00+00:00')", (session,))
+        db.execute("INSERT INTO cue_stats (exercise, cue, felt) VALUES ('biceps_curl', "
+                   "'curl-squeeze-peak', 1) ON CONFLICT (exercise, cue) DO UPDATE SET "
+                   "felt = felt + 1")
     before = content(folder)
     result = run_coach("--data-dir", str(folder), "import", str(backup))
     assert result.returncode == 0, result.stderr
     assert content(folder) == before
 
 
-def test_a_merge_adds_only_the_missing_rows(filled, tmp_path):
+def test_a_merge_adds_only_the_missing_rows(synthetic, tmp_path):
     """Two devices: one history has the first session only; importing the full backup
     adds the rest and links them to the right local rows."""
-    with Store(filled / "coach.sqlite3") as store:
+    with Store(synthetic / "coach.sqlite3") as store:
         full = export_data(store)
     partial = copy.deepcopy(full)
     first = partial["tables"]["sessions"][0]["uid"]
@@ -151,7 +160,7 @@ def _mutations():
         "wrong version": (put(["version"], 99), "version 99"),
         "not a backup": (put(["format"], "something-else"), "not a coach backup"),
         "newer schema": (put(["schema"], 999), "newer coach"),
-        "missing field": (drop("sets", -1, "exercise"), "sets row 20 has no 'exercise'"),
+        "missing field": (drop("sets", -1, "exercise"), "sets row 18 has no 'exercise'"),
         "missing uid": (drop("sessions", 0, "uid"), "sessions row 1 has no 'uid'"),
         "load as text": (put(["tables", "sets", 3, "load"], "heavy"),
                          "'load' should be a number"),
@@ -164,7 +173,7 @@ def _mutations():
         "unknown field": (put(["tables", "scans", 0, "mood"], "sunny"), "unknown field 'mood'"),
         "unknown table": (put(["tables", "workouts"], []), "unknown table 'workouts'"),
         "rows not a list": (put(["tables", "sets"], {}), "should be a list"),
-        "dangling reference": (put(["tables", "sets", 19, "session_uid"], "nope"),
+        "dangling reference": (put(["tables", "sets", 17, "session_uid"], "nope"),
                                "points at sessions uid 'nope'"),
         "repeated uid": (duplicate_uid, "repeats uid"),
         "row not an object": (put(["tables", "decisions", 0], [1, 2]), "is not an object"),
@@ -258,10 +267,10 @@ def test_export_to_stdout_is_the_same_backup(filled, backup):
     assert streamed["tables"] == saved["tables"]
 
 
-def test_cue_counts_add_up_when_two_devices_merge(filled, tmp_path):
+def test_cue_counts_add_up_when_two_devices_merge(synthetic, tmp_path):
     """Device A logged the first session, device B the others: after B's backup goes into
     A, the felt-it counts per cue are those of the whole history."""
-    with Store(filled / "coach.sqlite3") as store:
+    with Store(synthetic / "coach.sqlite3") as store:
         full = export_data(store)
     first = full["tables"]["sessions"][0]["uid"]
 

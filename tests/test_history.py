@@ -29,7 +29,7 @@ from coach.summary import (
 )
 
 from .conftest import run_coach
-from .history_fixtures import SCANS, fill_synthetic
+from .history_fixtures import REAL_SETS, SCANS, fill_synthetic, real_history
 
 UTC_ENV = {**os.environ, "TZ": "UTC"}
 
@@ -42,6 +42,19 @@ def synthetic(tmp_path_factory):
     return folder, counts
 
 
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    """Two real `coach session` runs and two `coach scan` check-ins."""
+    return real_history(tmp_path_factory)
+
+
+@pytest.fixture(params=["real", "synthetic"])
+def history_dir(request):
+    """Both histories: the real run, and the hand-written weeks with skipped sets."""
+    value = request.getfixturevalue(request.param)
+    return value if request.param == "real" else value[0]
+
+
 def coach(folder, *args: str, env=None):
     return run_coach("--data-dir", str(folder), *args, env=env or UTC_ENV)
 
@@ -50,12 +63,38 @@ def db_sets(folder) -> list[dict]:
     with sqlite3.connect(folder / "coach.sqlite3") as db:
         db.row_factory = sqlite3.Row
         return [dict(r) for r in db.execute(
-            "SELECT sets.*, sessions.started AS session_started FROM sets "
+            "SELECT sets.*, sessions.started AS session_started, sessions.uid AS session_uid "
+            "FROM sets "
             "JOIN sessions ON sessions.id = sets.session_id "
             "ORDER BY sessions.started, sets.session_id, sets.started, set_number, sets.id")]
 
 
-# -- the three outputs on the synthetic history ------------------------------------------
+def table_count(folder, table: str) -> int:
+    with sqlite3.connect(folder / "coach.sqlite3") as db:
+        return db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+# -- the three outputs ------------------------------------------------------------------
+
+def test_table_of_a_real_run_lists_every_set_and_the_check_ins(real):
+    out = coach(real, "history")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    headers = [line for line in lines if "  arms  (" in line]
+    assert len(headers) == 2 and all("completed" in h for h in headers)
+    assert "session 1)" in headers[0] and "session 2)" in headers[1]
+    set_lines = [line for line in lines if line.startswith("  ") and line.split()[0] in
+                 {"biceps_curl", "triceps_pushdown", "push_up"}]
+    assert len(set_lines) == len(db_sets(real)) == REAL_SETS
+    assert [line.split()[1] for line in set_lines[:9]] == list("123412312")
+    assert any(" forearms " in line and " no " in line for line in set_lines)
+    assert any(" triceps " in line and " yes " in line for line in set_lines)
+    scans = lines[lines.index("Body scans") + 2:]
+    assert len([line for line in scans if line.strip()]) == 2
+    assert "pre-workout" in scans[0] and "tense" in scans[0] and "lower back" in scans[0]
+    assert "calm" in scans[1]
+    assert out.stderr == ""
+
 
 def test_table_shows_every_set_grouped_by_session_then_the_scans(synthetic):
     folder, counts = synthetic
@@ -81,16 +120,16 @@ def test_table_shows_every_set_grouped_by_session_then_the_scans(synthetic):
     assert out.stderr == ""
 
 
-def test_json_nests_sets_in_sessions_and_matches_the_database(synthetic):
-    folder, counts = synthetic
+def test_json_nests_sets_in_sessions_and_matches_the_database(history_dir):
+    folder = history_dir
     out = coach(folder, "history", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert len(data["sessions"]) == counts["sessions"]
-    assert len(data["scans"]) == counts["scans"]
+    assert len(data["sessions"]) == table_count(folder, "sessions")
+    assert len(data["scans"]) == table_count(folder, "scans")
     sets = [s for session in data["sessions"] for s in session["sets"]]
     rows = db_sets(folder)
-    assert len(sets) == len(rows) == counts["sets"]
+    assert len(sets) == len(rows) == table_count(folder, "sets")
     for item, row in zip(sets, rows, strict=True):
         assert item["uid"] == row["uid"]
         assert (item["exercise"], item["set"], item["load"], item["reps"], item["tempo"]) == \
@@ -100,11 +139,14 @@ def test_json_nests_sets_in_sessions_and_matches_the_database(synthetic):
         assert item["skipped"] == bool(row["skipped"])
         assert dt.datetime.fromisoformat(item["started"]) == \
             dt.datetime.fromisoformat(row["started"])
+    for session in data["sessions"]:
+        assert {s["uid"] for s in session["sets"]} == {r["uid"] for r in rows
+                                                       if r["session_uid"] == session["uid"]}
     assert data["scans"][0]["feeling"] == "tense" and data["scans"][0]["sore"] == "lower back"
 
 
-def test_csv_has_one_row_per_set_with_the_agreed_columns(synthetic):
-    folder, counts = synthetic
+def test_csv_has_one_row_per_set_with_the_agreed_columns(history_dir):
+    folder = history_dir
     out = coach(folder, "history", "--csv")
     assert out.returncode == 0, out.stderr
     reader = csv.DictReader(io.StringIO(out.stdout))
@@ -113,7 +155,7 @@ def test_csv_has_one_row_per_set_with_the_agreed_columns(synthetic):
     assert tuple(reader.fieldnames) == CSV_COLUMNS
     rows = list(reader)
     stored = db_sets(folder)
-    assert len(rows) == len(stored) == counts["sets"]
+    assert len(rows) == len(stored) == table_count(folder, "sets")
     for row, db in zip(rows, stored, strict=True):
         assert row["date"] == db["started"][:10]  # TZ=UTC: the stored day
         assert (row["exercise"], int(row["set"]), float(row["load"]), row["unit"]) == \
@@ -122,6 +164,7 @@ def test_csv_has_one_row_per_set_with_the_agreed_columns(synthetic):
         assert row["felt"] == {None: "", 1: "yes", 0: "no"}[db["felt"]]
         assert row["where"] == (db["felt_where"] or "") and row["cue"] == (db["cue"] or "")
         assert row["tempo"] == db["tempo"]
+        assert row["skipped"] == ("yes" if db["skipped"] else "no")
 
 
 def test_filters_by_exercise_and_since(synthetic):
@@ -262,22 +305,54 @@ def test_summary_of_one_session_and_a_wrong_id(synthetic):
     assert "Traceback" not in wrong.stderr
 
 
+def test_the_session_speaks_the_same_summary_as_coach_summary(real):
+    """The end of a real session says the summary; `coach summary` prints the same text,
+    and its numbers are those of the database."""
+    from coach.events import read_events
+
+    said = [e["text"] for e in read_events(real.parent / "session2.jsonl")
+            if e["type"] == "say"]
+    out = coach(real, "summary")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout.strip()
+    assert text in said
+    rows = db_sets(real)
+    second = [r for r in rows if r["session_id"] == 2 and not r["skipped"]]
+    first = [r for r in rows if r["session_id"] == 1 and not r["skipped"]]
+    felt = sum(1 for r in second if r["felt"])
+    answered = sum(1 for r in second if r["felt"] is not None)
+    assert text.startswith(f"{words(len(second)).capitalize()} sets. ")
+    assert f"You felt it in {words(felt)} of {words(answered)}." in text
+    names = library_names()
+    for exercise in ("biceps_curl", "triceps_pushdown"):
+        before = max(r["load"] for r in first if r["exercise"] == exercise)
+        now = max(r["load"] for r in second if r["exercise"] == exercise)
+        if now != before:
+            change = f"{now - before:+g}"
+            direction = "up" if now > before else "down"
+            assert f"{names.exercise(exercise).capitalize()} {direction} {change[1:]} kilo" \
+                in text
+    assert "Same load as last time for push-up." in text
+    assert "Best cue for you: " in text
+    assert coach(real, "summary", "--session", "1").stdout.strip() in \
+        [e["text"] for e in read_events(real.parent / "session1.jsonl") if e["type"] == "say"]
+
+
 def test_summary_with_no_sessions_exits_2(data_dir):
     out = coach(data_dir, "summary")
     assert out.returncode == 2 and "no sessions" in out.stderr
 
 
 @pytest.mark.audio
-def test_summary_speak_is_heard_on_the_speaker(card, synthetic, tmp_path):
-    """--speak prints the text and says it: speech as long as the rendered text arrives."""
+def test_summary_speak_is_heard_on_the_speaker(card, real, tmp_path):
+    """--speak prints the text and says it on the speaker."""
     from coach.audio import analysis
     from coach.audio.wavio import read_wav
 
-    folder, _ = synthetic
     with card.record(tmp_path / "heard.wav") as recording:
-        out = coach(folder, "summary", "--speak", env={**card.client_env(), "TZ": "UTC"})
+        out = coach(real, "summary", "--speak", env={**card.client_env(), "TZ": "UTC"})
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("Four sets.")
+    assert out.stdout.startswith("Nine sets.")
     heard, rate = read_wav(recording.path)
     span = analysis.active_span(heard, rate)
     assert span is not None, "nothing was heard on coach_out.monitor"

@@ -13,9 +13,15 @@ from coach.store import Store
 from coach.summary import library_names, plain_names
 
 from .conftest import run_coach
-from .history_fixtures import fill_synthetic
+from .history_fixtures import fill_synthetic, real_history
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    """Two real `coach session` runs and two `coach scan` check-ins."""
+    return real_history(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -44,25 +50,46 @@ def test_report_data_has_top_loads_reps_cue_rates_and_checkins(synthetic):
 
 @pytest.mark.skipif(not HAS_MATPLOTLIB, reason="matplotlib is not installed (pip install "
                     "'coach[plots]')")
-def test_report_writes_a_readable_png(synthetic, tmp_path):
-    """The PNG exists, has the expected size, and is a picture rather than a blank page."""
+def test_report_writes_a_readable_png(real, tmp_path):
+    """The PNG of a real run exists, has the expected size, and is a picture rather than
+    a blank page."""
     import numpy as np
     from matplotlib import image
 
     out = tmp_path / "progress.png"
-    result = run_coach("--data-dir", str(synthetic), "report", "--out", str(out))
+    result = run_coach("--data-dir", str(real), "report", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pixels = image.imread(out)
     height, width = pixels.shape[:2]
     assert width == 1100 and height > 900  # 3 exercises in 2 rows, cues, check-ins
+    assert "3 exercise(s)" in result.stderr and "2 check-in(s)" in result.stderr
     rgb = pixels[..., :3]
     assert (rgb.std(axis=2) > 0.1).mean() > 0.01  # coloured ink: lines, bars, dots
     # the load line's blue is there, and so are the felt-it bars' green
     blue = np.abs(rgb - np.array([0x1F, 0x5F, 0xA8]) / 255).max(axis=2) < 0.05
     green = np.abs(rgb - np.array([0x2E, 0x8B, 0x57]) / 255).max(axis=2) < 0.05
     assert blue.sum() > 500 and green.sum() > 5000
+
+
+def test_report_data_of_a_real_run(real):
+    """Per exercise one point per session; push-ups (no load) are drawn as reps."""
+    with Store(real / "coach.sqlite3") as store:
+        data = report_data(load_history(store), library_names())
+        sets = store.query("SELECT * FROM sets WHERE skipped = 0")
+    assert list(data.exercises) == ["biceps_curl", "triceps_pushdown", "push_up"]
+    for exercise, points in data.exercises.items():
+        assert [p.session for p in points] == [1, 2]
+        for point in points:
+            mine = [r for r in sets if r["exercise"] == exercise and r["session_id"] ==
+                    point.session]
+            assert point.top_load == max(r["load"] for r in mine)
+            assert point.total_reps == sum(r["reps"] or 0 for r in mine)
+    assert all(p.top_load == 0 for p in data.exercises["push_up"])
+    assert [(c.feeling, c.sore) for c in data.checkins] == [("tense", "lower back"),
+                                                           ("calm", None)]
+    assert data.cue_count >= len(data.cues) > 0
 
 
 @pytest.mark.skipif(not HAS_MATPLOTLIB, reason="matplotlib is not installed")
