@@ -290,8 +290,9 @@ class Session:
         increment = exercise.increment_for(self.plan.unit)
         if self.sore and exercise.works_region(self.sore) and load > 0:
             lighter = adapt.lighten_for_sore(load, increment)
-            lines.append(f"Your {self.sore} is sore today, so {load_words(lighter, self.plan.unit)}"
-                         f" instead of {adapt.number(load)}.")
+            verb = "are" if self.sore.endswith("s") else "is"
+            lines.append(f"Your {self.sore} {verb} sore today, so "
+                         f"{load_words(lighter, self.plan.unit)} instead of {adapt.number(load)}.")
             load = lighter
         if self.plan.connection and load > 0 and increment > 0:
             best = adapt.best_one_rep_max(self.store.recent_sets(item.id, self.plan.unit))
@@ -361,7 +362,8 @@ class Session:
             target = f"hold {low} to {high} seconds" if low != high else f"hold {high} seconds"
             line = f"Set {set_number} of {item.sets}. {load}, {target}."
         else:
-            target = f"{low} to {high} reps" if low != high else f"{high} reps"
+            target = f"{low} to {high} reps" if low != high else \
+                f"{high} rep{'' if high == 1 else 's'}"
             line = (f"Set {set_number} of {item.sets}. {load}, {target}, "
                     f"{tempo_words(progress.tempo)}.")
         cue = self.library.cue(progress.cue) if progress.cue else None
@@ -398,7 +400,6 @@ class Session:
                 break
             if reason == "pause":
                 self._pause()
-                self._enter(State.COUNTING)
                 continue
             if reason == "stop":
                 raise _Stop
@@ -534,7 +535,6 @@ class Session:
                     if command == "pause":
                         remaining = end - speaker.now()
                         self._pause()
-                        self._enter(State.RESTING)
                         end = speaker.now() + max(0, remaining)
                     elif command == "repeat" and self.last_instruction:
                         self.say(self.last_instruction)
@@ -547,15 +547,17 @@ class Session:
 
     # -- the whole session ----------------------------------------------------------------
     def run(self) -> SessionResult:
-        status = COMPLETED
         try:
             status = self._run()
         except _Stop:
             status = STOPPED
         except KeyboardInterrupt:
             status = INTERRUPTED
-        finally:
-            self._finish(status)
+        except BaseException:
+            # a device or a bug: save what is waiting, keep the session resumable, report
+            self._finish(INTERRUPTED)
+            raise
+        self._finish(status)
         return SessionResult(self.session_id, status, self.sets_saved, len(self.pending))
 
     def _run(self) -> str:

@@ -219,11 +219,13 @@ class _TypedWatch:
         if line is _EOF:
             return end_of_input()
         answer = parse(line, "command")
-        self.source._take()
         if answer.kind != "command":
-            log.info("during a set only commands are heard (done, stop, pause, ...): %r", line)
-            return None
+            return None  # an answer typed ahead: left for the next question
+        self.source._take()
         return answer
+
+    def close(self) -> None:
+        pass
 
 
 # -- the microphone ---------------------------------------------------------------------
