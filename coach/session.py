@@ -149,7 +149,8 @@ class Session:
         self.loose_answers: list[AnswerRecord] = []
         self.set_answers: list[AnswerRecord] = []
         self.sets_saved = 0
-        self._skip_exercise_after_rest = False
+        self._skip_next: type[Exception] | None = None
+        """A skip said during the rest, applied to the set that follows it."""
         self._announced: set[str] = set()
         self._resume = resume
         if resume is not None:
@@ -265,7 +266,8 @@ class Session:
             self.say(text)
             answer = self.listen(expect, recognizer_expect)
             if answer.kind == "command":
-                self._command(str(answer.value), exercise)
+                if answer.value != "repeat":  # "repeat" at a question: the question again
+                    self._command(str(answer.value), exercise)
                 text = question
                 continue
             if accept(answer):
@@ -525,10 +527,10 @@ class Session:
                 if answer is not None and answer.kind == "command":
                     self._record(answer, "command", loose=True)
                     command = str(answer.value)
-                    if command in ("skip", "next", "done"):
+                    if command in ("next", "done"):
                         break
-                    if command == "skip exercise":
-                        self._skip_exercise_after_rest = True
+                    if command in ("skip", "skip exercise"):
+                        self._skip_next = _SkipSet if command == "skip" else _SkipExercise
                         break
                     if command == "stop":
                         raise _Stop
@@ -580,6 +582,9 @@ class Session:
             next_position = self._next_position(index, number)
             started = now_iso()
             try:
+                if self._skip_next is not None:
+                    skip, self._skip_next = self._skip_next, None
+                    raise skip
                 self._announce(item, exercise, number, first, notes)
                 self._ready(exercise)
                 started = now_iso()
@@ -599,19 +604,7 @@ class Session:
             upcoming_item = plan.exercises[self.progress.exercise_index]
             upcoming = self.library.exercise(upcoming_item.id)
             self._rest(self.settings.rest(item.rest), upcoming)
-            if self._skip_exercise_after_rest:
-                self._skip_exercise_after_rest = False
-                skipped = self.progress.exercise_index
-                self.say(f"Skipping the {upcoming.name}.")
-                self.progress = self.progress.at(skipped + 1, 1)
-                self._save_state()
         return COMPLETED
-
-    def _save_state(self) -> None:
-        try:
-            self.store.save_state(self.session_id, self.progress.to_json())
-        except StoreError as error:
-            log.warning("coach: could not save where we are (%s)", error.message)
 
     def _finish(self, status: str) -> None:
         self._enter(State.DONE)

@@ -21,7 +21,7 @@ from coach.core.plans import parse_plan
 from coach.events import EventWriter, SetLogged, read_events
 from coach.session import COMPLETED, INTERRUPTED, STOPPED, Session
 from coach.session_answers import ScriptSource
-from coach.session_state import SessionSettings
+from coach.session_state import SessionSettings, State
 from coach.settings import OUTPUT_RATE, SpeechSettings
 from coach.store import Store, new_uid
 
@@ -220,6 +220,43 @@ def test_commands_during_a_set_pause_change_tempo_and_end_it(tmp_path, store, vo
     assert states[:6] == ["ANNOUNCING", "READY", "COUNTING", "PAUSED", "COUNTING", "ASKING"]
     clicks = [r for r in records if r["type"] == "click"]
     assert len({c["rep"] for c in clicks}) < 8  # "done" ended the set before rep 8
+
+
+class _CommandsDuringTheRest(ScriptSource):
+    """A script whose 'microphone' hears commands only while the coach rests."""
+
+    def __init__(self, path, during):
+        super().__init__(path)
+        self.during = list(during)
+        self.session = None
+
+    def watch(self):
+        source = self
+
+        class Watch:
+            def poll(self):
+                if source.during and source.session.state is State.RESTING:
+                    command = source.during.pop(0)
+                    return Answer("command", command, command, 0.9)
+                return None
+
+            def close(self):
+                pass
+
+        return Watch()
+
+
+def test_skip_during_the_rest_skips_the_next_set(tmp_path, store, voice):
+    plan = PLAN.split("\n\n[[exercise]]\nid = \"plank\"")[0].replace("sets = 2", "sets = 3")
+    script = tmp_path / "script.txt"
+    script.write_text("3\nyes\n3\nyes\n")
+    source = _CommandsDuringTheRest(script, ["skip"])
+    session, events = make_session(tmp_path, store, voice, [], plan, source=source)
+    source.session = session
+    assert session.run().status == COMPLETED
+    events.close()
+    assert [(r["set_number"], r["skipped"], r["load"]) for r in sets_of(store)] == [
+        (1, 0, 10.0), (2, 1, 11.0), (3, 0, 11.0)]
 
 
 def test_resume_carries_on_at_the_next_set_with_adapted_values(tmp_path, store, voice):
