@@ -459,3 +459,121 @@ def test_kill_9_mid_set_on_the_sound_card_then_resume(card, tmp_path):
         assert [(r["set_number"], r["load"], r["reps"], r["felt"]) for r in rows] == [
             (1, 10.0, 1, 1), (2, 11.0, 1, 0)]
         assert store.query("SELECT status FROM sessions")[0]["status"] == "completed"
+
+
+# -- a spoken session: the athlete answers into the microphone ------------------------------
+
+SPOKEN_PLAN = """\
+name = "Spoken"
+unit = "kg"
+
+[[exercise]]
+id = "biceps_curl"
+sets = 2
+reps = [2, 2]
+load = 10
+tempo = "1-0-1-0"
+rest = 20
+
+[[exercise]]
+id = "row"
+sets = 1
+reps = [2, 2]
+load = 20
+tempo = "1-0-1-0"
+rest = 20
+"""
+
+#: What the athlete says at each set: reps, felt, and the extras of that set.
+ATHLETE = [
+    {"reps": "two", "felt": "yes I felt it"},
+    {"reps": "two", "felt": "no", "pause_at_ready": True, "unclear": "purple elephant"},
+    {"reps": "two", "felt": "in my biceps"},
+]
+
+
+def _hearing_available() -> bool:
+    try:
+        from coach.hearing import open_recognizer  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.audio
+@pytest.mark.skipif(not _hearing_available(), reason="coach.hearing (issue 3) has not landed")
+def test_a_spoken_session_through_the_virtual_card(card, tmp_path, voice):
+    """The athlete speaks synthesised WAVs into athlete_out each time the coach listens:
+    felt it, didn't feel it, a place named, one unclear answer and a pause / resume."""
+    from coach.audio.wavio import write_wav
+
+    wavs = {}
+    for text in {"pause", "resume", *(v for s in ATHLETE for v in s.values()
+                                      if isinstance(v, str))}:
+        path = tmp_path / f"{text.replace(' ', '_')}.wav"
+        write_wav(path, Voice(SpeechSettings(rate=170), 22_050).render(text), 22_050)
+        wavs[text] = path
+    plan = tmp_path / "spoken.toml"
+    plan.write_text(SPOKEN_PLAN)
+    data = tmp_path / "data"
+    events = tmp_path / "spoken.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "coach", "--data-dir", str(data), "--rate", "300", "session",
+         "--plan", str(plan), "--engine", "pocketsphinx", "--events", str(events),
+         "--rest-scale", "0.05", "--no-warmup", "--no-summary", "--ready-seconds", "1.5",
+         "--answer-seconds", "6", "--seed", "4"],
+        env=card.client_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    said_unclear = paused = False
+    seen = 0
+    try:
+        deadline = time.monotonic() + 150
+        while process.poll() is None and time.monotonic() < deadline:
+            records = read_events(events) if events.exists() else []
+            for record in records[seen:]:
+                if record["type"] != "listen":
+                    continue
+                states = [r["state"] for r in records if r["type"] == "state"]
+                index = min(sum(1 for r in records if r["type"] == "set"), len(ATHLETE) - 1)
+                plan_for_set = ATHLETE[index]
+                answer = None
+                if record["expect"] == "command":
+                    if states and states[-1] == "PAUSED":
+                        answer = "resume"
+                    elif plan_for_set.get("pause_at_ready") and not paused:
+                        answer, paused = "pause", True
+                elif record["expect"] == "reps":
+                    if plan_for_set.get("unclear") and not said_unclear:
+                        answer, said_unclear = plan_for_set["unclear"], True
+                    else:
+                        answer = plan_for_set["reps"]
+                else:
+                    answer = plan_for_set["felt"]
+                if answer is not None:
+                    time.sleep(0.2)
+                    card.play_into(wavs[answer])
+            seen = len(records)
+            time.sleep(0.05)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    stderr = process.stderr.read().decode(errors="replace")
+    assert process.returncode == 0, stderr
+    records = read_events(events)
+    with Store(data / "coach.sqlite3") as store:
+        rows = sets_of(store)
+        assert [(r["exercise"], r["set_number"], r["load"], r["reps"], r["felt"])
+                for r in rows] == [("biceps_curl", 1, 10.0, 2, 1),
+                                   ("biceps_curl", 2, 11.0, 2, 0),
+                                   ("row", 1, 20.0, 2, 0)]
+        assert all(r["cue"] for r in rows)
+        assert rows[2]["felt_where"] == "biceps"  # a place, not the target: not felt
+        last = store.query("SELECT next_cue FROM decisions ORDER BY id DESC")[0]["next_cue"]
+        assert builtin_library().cue(last).corrects_region("biceps")
+        heard = store.query("SELECT kind, words, engine FROM answers")
+        assert heard and all(h["engine"] for h in heard)
+    said = [r["text"] for r in records if r["type"] == "say"]
+    assert "Sorry, I didn't catch that. How many reps?" in said
+    assert "Paused. Say resume when you're ready." in said
+    assert any(s.startswith("You didn't feel it: down to 10 kilos") for s in said)
+    assert records[-1] == {**records[-1], "type": "end", "status": "completed"}
