@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -41,6 +42,7 @@ from coach.core.answers import Answer
 from coach.core.library import Exercise, Library
 from coach.core.plans import Plan, PlanExercise
 from coach.core.tempo import parse_tempo
+from coach.errors import CoachError
 from coach.events import (
     Adapt,
     End,
@@ -165,8 +167,8 @@ class Session:
     def _read_sore(self) -> str | None:
         try:
             return self.store.sore_today()
-        except Exception as error:  # noqa: BLE001 - a missing scans table must not stop a workout
-            log.debug("could not read today's scan: %s", error)
+        except sqlite3.Error as error:  # an unreadable scan must not stop a workout
+            log.warning("coach: could not read today's body scan (%s)", error)
             return None
 
     def _enter(self, state: State) -> None:
@@ -651,8 +653,8 @@ class Session:
             return None
         try:
             return summary.session_summary(self.store, self.session_id)
-        except Exception as error:  # noqa: BLE001 - a summary must never lose a session
-            log.debug("no summary: %s", error)
+        except (CoachError, sqlite3.Error, ValueError, KeyError) as error:
+            log.warning("coach: no spoken summary (%s)", error)
             return None
 
     def _report_unsaved(self) -> None:
