@@ -138,26 +138,41 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _total_reps(sets: Sequence[SetRecord], exercise: str) -> int:
+    return sum(s.reps or 0 for s in sets if s.exercise == exercise and not s.skipped)
+
+
 def load_sentences(session: SessionRecord, earlier: Sequence[SessionRecord],
                    names: Names) -> list[str]:
-    """Per exercise: top load against the last earlier session that had the exercise."""
-    ups, same, first = [], [], []
+    """Per exercise: top load against the last earlier session that had the exercise
+    (in the same unit); without load (push-ups), total reps instead."""
+    changes, same, first = [], [], []
     for exercise in dict.fromkeys(s.exercise for s in session.sets):
         now = _top_load(session.sets, exercise)
         if now is None:
             continue
-        before = next((found for found in (_top_load(e.sets, exercise)
-                                           for e in reversed(earlier)) if found), None)
+        previous = next((e for e in reversed(earlier) if _top_load(e.sets, exercise)), None)
+        before = _top_load(previous.sets, exercise) if previous else None
         name = names.exercise(exercise)
         if before is None:
             first.append(name)
-        elif before[1] != now[1] or before[0] == now[0]:
+        elif before[1] != now[1]:
+            continue  # kilos last time, pounds today: nothing sensible to compare
+        elif before[0] == now[0] == 0:
+            more = _total_reps(session.sets, exercise) - _total_reps(previous.sets, exercise)
+            if more == 0:
+                same.append(name)
+            else:
+                count = words(abs(more))
+                changes.append(f"{_capital(count)} {'more' if more > 0 else 'fewer'} "
+                               f"{name} rep{'s' if abs(more) != 1 else ''} than last time.")
+        elif before[0] == now[0]:
             same.append(name)
         else:
             change = now[0] - before[0]
-            ups.append(f"{_capital(name)} {'up' if change > 0 else 'down'} "
-                       f"{weight(abs(change), now[1])}.")
-    sentences = ups
+            changes.append(f"{_capital(name)} {'up' if change > 0 else 'down'} "
+                           f"{weight(abs(change), now[1])}.")
+    sentences = changes
     if same:
         sentences.append(f"Same load as last time for {_join(same)}.")
     if first:

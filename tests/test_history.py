@@ -8,6 +8,7 @@ import io
 import json
 import os
 import sqlite3
+from dataclasses import replace
 
 import pytest
 
@@ -258,6 +259,15 @@ def test_summary_sentences_for_holds_firsts_drops_and_unanswered():
     assert text.startswith("Three sets. Rows down 2.5 kilos. Same load as last time for "
                            "squats. First time logging curl. ")
     assert "You felt it in one of the two sets you answered." in text
+    bodyweight = [make_session(4, [make_set("push_up", 1, 0, reps=10)]),
+                  make_session(5, [make_set("push_up", 1, 0, reps=11),
+                                   make_set("plank", 1, 0, reps=30)])]
+    assert summarize_session(make_session(6, [make_set("push_up", 1, 0, reps=12),
+                                              make_set("plank", 1, 0, reps=30)]),
+                             bodyweight, names).startswith(
+        "Two sets. One more push_up rep than last time. Same load as last time for plank.")
+    pounds = make_session(7, [replace(make_set("squat", 1, 95), unit="lb")])
+    assert "squat" not in summarize_session(pounds, [earlier], names).lower()
     assert summarize_session(make_session(3, []), [], names) == \
         "No sets were logged in this session."
 
@@ -334,7 +344,9 @@ def test_the_session_speaks_the_same_summary_as_coach_summary(real):
             direction = "up" if now > before else "down"
             assert f"{names.exercise(exercise).capitalize()} {direction} {change[1:]} kilo" \
                 in text
-    assert "Same load as last time for push-up." in text
+    more = sum(r["reps"] for r in second if r["exercise"] == "push_up") - \
+        sum(r["reps"] for r in first if r["exercise"] == "push_up")
+    assert f"{words(more).capitalize()} more push-up reps than last time." in text
     assert "Best cue for you: " in text
     assert coach(real, "summary", "--session", "1").stdout.strip() in \
         [e["text"] for e in read_events(real.parent / "session1.jsonl") if e["type"] == "say"]
