@@ -100,6 +100,8 @@ class SessionResult:
     sets_saved: int
     unsaved: int
     """Sets still not in the database at the end (only if the disk never recovered)."""
+    rendered_seconds: float | None = None
+    """With an offline speaker (--out): the length of the WAV written."""
 
 
 def tempo_words(tempo_text: str) -> str:

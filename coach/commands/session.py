@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
-from coach.core.library import builtin_library
-from coach.core.plans import load_plan, plan_from_text
 from coach.errors import CoachError
 from coach.events import EventWriter
-from coach.session import INTERRUPTED, Session
+from coach.session import INTERRUPTED
+from coach.session_run import DEFAULT_PLAN
 from coach.session_state import SessionSettings
 from coach.settings import Settings
-from coach.store import Store
-
-log = logging.getLogger(__name__)
 
 NAME = "session"
 HELP = "run a workout by voice: announce, count, ask, adapt, rest (the default command)"
-DEFAULT_PLAN = "starter"
 
 
 def add_arguments(parser) -> None:
@@ -71,90 +65,18 @@ def session_settings(args) -> SessionSettings:
         engine=args.engine, model=args.model, summary=not args.no_summary)
 
 
-def recognizer_factory(settings: Settings, engine: str, model: str | None):
-    """A function that opens the recognizer when first needed (WAV answers, microphone)."""
-
-    def open_it():
-        try:
-            from coach.hearing import open_recognizer
-        except ImportError:
-            raise CoachError("speech recognition (coach.hearing) is not available",
-                             "answer with --typed, or with text lines in --answers") from None
-        return open_recognizer(engine, settings.paths, model)
-
-    return open_it
-
-
-def _microphone_source(settings: Settings, session: SessionSettings):
-    from coach.audio.engine import Microphone
-    from coach.session_answers import MicrophoneSource
-
-    recognizer = recognizer_factory(settings, session.engine, session.model)()
-    log.info("coach: listening with %s", getattr(recognizer, "name", session.engine))
-    microphone = Microphone(settings.audio).start()
-
-    def watch():
-        from coach.hearing import BackgroundListener
-
-        return BackgroundListener(recognizer, microphone)
-
-    return MicrophoneSource(microphone, recognizer, watch)
-
-
 def run(args, settings: Settings) -> int:
-    from coach.audio.engine import OfflineSpeaker, Speaker
-    from coach.audio.speech import Voice
-    from coach.session_answers import ScriptSource, TypedSource
+    from coach.session_run import run_session
 
-    library = builtin_library()
     options = session_settings(args)
-    if args.out and not (args.answers or args.typed):
-        raise CoachError("--out renders without a sound card, so it needs --answers or --typed",
-                         "add --answers FILE", exit_code=2)
-    store = Store(settings.paths.database)
-    resume = None
-    if args.resume:
-        resume = store.unfinished_session()
-        if resume is None or resume["state"] is None:
-            raise CoachError("there is no interrupted session to resume",
-                             "start one with `coach session --plan NAME`", exit_code=2)
-        state = resume["state"]["plan"]
-        plan = plan_from_text(state["text"], state["key"], state["source"], library)
-        if args.plan:
-            log.info("coach: --resume carries on with the plan %r; --plan is ignored", plan.key)
-    else:
-        plan = load_plan(args.plan or DEFAULT_PLAN, library, settings.paths.data_dir / "plans")
-        left = store.unfinished_session()
-        if left is not None:
-            log.info("coach: the interrupted session of %s is closed; a new one starts "
-                     "(use --resume to carry on instead)", left["started"][:16])
-            store.end_session(left["id"], "stopped")
-
-    voice = Voice(settings.speech, settings.audio.output_rate, settings.paths.speech_cache)
-    factory = recognizer_factory(settings, options.engine, options.model)
-    if args.answers:
-        source = ScriptSource(Path(args.answers), factory)
-    elif args.typed:
-        source = TypedSource(recognizer_factory=factory)
-    else:
-        source = _microphone_source(settings, options)
-    speaker = OfflineSpeaker(settings.audio.output_rate) if args.out else \
-        Speaker(settings.audio).start()
-    try:
-        with EventWriter(args.events) as events:
-            session = Session(plan=plan, library=library, store=store, speaker=speaker,
-                              voice=voice, source=source, events=events, settings=options,
-                              resume=resume, transcript=sys.stderr if args.typed else None)
-            result = session.run()
-            if args.out:
-                seconds = speaker.save(args.out)
-                print(f"{args.out}\t{seconds:.1f} s")
-            else:
-                speaker.wait_until(speaker.now() + speaker.samples(speaker.output_latency + 0.05))
-    finally:
-        speaker.close()
-        source.close()
-        store.close()
+    with EventWriter(args.events) as events:
+        result = run_session(
+            settings, options, plan=args.plan, resume=args.resume,
+            answers=Path(args.answers) if args.answers else None, typed=args.typed,
+            events=events, out=Path(args.out) if args.out else None,
+            transcript=sys.stderr if args.typed else None)
+    if result.rendered_seconds is not None:
+        print(f"{args.out}\t{result.rendered_seconds:.1f} s")
     if result.status == INTERRUPTED:
         print("coach: interrupted; `coach session --resume` carries on at the next set",
               file=sys.stderr)

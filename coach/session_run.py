@@ -1,0 +1,130 @@
+"""Opening everything a session needs, running it, and closing it again.
+
+``run_session`` is what ``coach session`` calls, and what ``coach demo`` can call with
+its own answer source: it loads the plan (or the interrupted session for ``resume``),
+opens the store, the voice, the speaker (or an offline one for ``out``) and the answer
+source (microphone, keyboard or script), runs the loop, and closes them all.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import IO
+
+from coach.core.library import builtin_library
+from coach.core.plans import load_plan, plan_from_text
+from coach.errors import CoachError
+from coach.events import EventWriter
+from coach.session import Session, SessionResult
+from coach.session_answers import AnswerSource
+from coach.session_state import SessionSettings
+from coach.settings import Settings
+from coach.store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PLAN = "starter"
+
+
+def recognizer_factory(settings: Settings, engine: str, model: str | None):
+    """A function that opens the recognizer when first needed (WAV answers, microphone)."""
+
+    def open_it():
+        try:
+            from coach.hearing import open_recognizer
+        except ImportError:
+            raise CoachError("speech recognition (coach.hearing) is not available",
+                             "answer with --typed, or with text lines in --answers") from None
+        return open_recognizer(engine, settings.paths, model)
+
+    return open_it
+
+
+def microphone_source(settings: Settings, options: SessionSettings) -> AnswerSource:
+    """Spoken answers: the recognizer on the microphone, with a background listener for
+    commands during sets and rests."""
+    from coach.audio.engine import Microphone
+    from coach.session_answers import MicrophoneSource
+
+    recognizer = recognizer_factory(settings, options.engine, options.model)()
+    log.info("coach: listening with %s", getattr(recognizer, "name", options.engine))
+    microphone = Microphone(settings.audio).start()
+
+    def watch():
+        from coach.hearing import BackgroundListener
+
+        return BackgroundListener(recognizer, microphone)
+
+    return MicrophoneSource(microphone, recognizer, watch)
+
+
+def _plan_and_resume(store: Store, settings: Settings, plan: str | None, resume: bool):
+    library = builtin_library()
+    if resume:
+        row = store.unfinished_session()
+        if row is None or row["state"] is None:
+            raise CoachError("there is no interrupted session to resume",
+                             "start one with `coach session --plan NAME`", exit_code=2)
+        stored = row["state"]["plan"]
+        chosen = plan_from_text(stored["text"], stored["key"], stored["source"], library)
+        if plan:
+            log.info("coach: --resume carries on with the plan %r; --plan is ignored",
+                     chosen.key)
+        return library, chosen, row
+    chosen = load_plan(plan or DEFAULT_PLAN, library, settings.paths.data_dir / "plans")
+    left = store.unfinished_session()
+    if left is not None:
+        log.info("coach: the interrupted session of %s is closed; a new one starts "
+                 "(use --resume to carry on instead)", left["started"][:16])
+        store.end_session(left["id"], "stopped")
+    return library, chosen, None
+
+
+def run_session(settings: Settings, options: SessionSettings, *, plan: str | None = None,
+                resume: bool = False, answers: Path | None = None, typed: bool = False,
+                source: AnswerSource | None = None, events: EventWriter | None = None,
+                out: Path | None = None, transcript: IO[str] | None = None) -> SessionResult:
+    """Run a plan (or ``resume`` the interrupted session) from start to end.
+
+    Answers come from ``source`` if given, else a script (``answers``), the keyboard
+    (``typed``) or the microphone. ``out`` renders to a WAV on a virtual clock instead of
+    playing (needs a script or the keyboard).
+    """
+    from coach.audio.engine import OfflineSpeaker, Speaker
+    from coach.audio.speech import Voice
+    from coach.session_answers import ScriptSource, TypedSource
+
+    if out is not None and source is None and not (answers or typed):
+        raise CoachError("--out renders without a sound card, so it needs --answers or --typed",
+                         "add --answers FILE", exit_code=2)
+    with Store(settings.paths.database) as store:
+        library, chosen, row = _plan_and_resume(store, settings, plan, resume)
+        voice = Voice(settings.speech, settings.audio.output_rate, settings.paths.speech_cache)
+        if source is None:
+            factory = recognizer_factory(settings, options.engine, options.model)
+            if answers is not None:
+                source = ScriptSource(Path(answers), factory)
+            elif typed:
+                source = TypedSource(recognizer_factory=factory)
+            else:
+                source = microphone_source(settings, options)
+        try:
+            speaker = OfflineSpeaker(settings.audio.output_rate) if out is not None else \
+                Speaker(settings.audio).start()
+            try:
+                session = Session(plan=chosen, library=library, store=store, speaker=speaker,
+                                  voice=voice, source=source, events=events, settings=options,
+                                  resume=row, transcript=transcript)
+                result = session.run()
+                if out is not None:
+                    result = replace(result, rendered_seconds=speaker.save(out))
+                else:  # let the device's own buffer play out before the stream closes
+                    speaker.wait_until(speaker.now()
+                                       + speaker.samples(speaker.output_latency + 0.05))
+            finally:
+                speaker.close()
+        finally:
+            source.close()
+    return result
