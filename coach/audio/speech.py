@@ -1,7 +1,9 @@
 """Text to speech: pyttsx3 (espeak-ng on Linux) renders each utterance to PCM.
 
 One utterance per ``runAndWait`` (pyttsx3 2.99 writes only the last file when
-several ``save_to_file`` calls are queued). The result is resampled to the speaker
+several ``save_to_file`` calls are queued), and its espeak driver may return from
+``runAndWait`` before espeak's own thread has written the file: we wait for the
+``finished-utterance`` notification, which comes after the file is closed. The result is resampled to the speaker
 rate and kept in a memory cache and a disk cache keyed on (text, voice, rate), so a
 repeated phrase starts without rendering.
 """
@@ -26,6 +28,8 @@ from coach.settings import SpeechSettings
 
 log = logging.getLogger(__name__)
 
+#: Seconds to wait for espeak-ng to finish one utterance.
+SYNTH_TIMEOUT = 30.0
 INSTALL_ESPEAK = "sudo apt-get install espeak-ng (./scripts/run.sh does it for you)"
 
 
@@ -41,6 +45,7 @@ class Voice:
         self._engine = None
         self._voice_id: str | None = None
         self._lock = threading.Lock()
+        self._finished = threading.Event()
 
     # -- the engine -------------------------------------------------------------------
     def _init_engine(self):
@@ -64,6 +69,7 @@ class Voice:
             engine.setProperty("voice", self._voice_id)
         engine.setProperty("rate", self.settings.rate)
         engine.setProperty("volume", self.settings.volume)
+        engine.connect("finished-utterance", lambda name=None, completed=True: self._finished.set())
         self._engine = engine
         return engine
 
@@ -117,9 +123,14 @@ class Voice:
             os.close(handle)
             try:
                 # pyttsx3 prints "Audio saved to ..." on stdout: keep stdout for output.
+                self._finished.clear()
                 with contextlib.redirect_stdout(io.StringIO()):
                     engine.save_to_file(text, name)
                     engine.runAndWait()
+                    # espeak may still be synthesising on its own thread
+                    if not self._finished.wait(timeout=SYNTH_TIMEOUT):
+                        raise MissingPart(f"espeak-ng did not finish speaking {text[:40]!r}",
+                                          "check `espeak-ng 'hello'` works; " + INSTALL_ESPEAK)
                 samples, rate = read_wav(name)
             finally:
                 with contextlib.suppress(OSError):
