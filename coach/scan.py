@@ -59,6 +59,8 @@ MAX_STRETCH = 2.0
 MIN_STRETCH = 0.5
 #: A pause longer than this (seconds) ends the scan as stopped.
 MAX_PAUSE_SECONDS = 30 * 60
+#: Quiet (seconds) between the end chime and the check-in question.
+CHECKIN_QUIET_SECONDS = 0.8
 #: Seconds to wait for a spoken check-in answer.
 LISTEN_SECONDS = 8.0
 #: Seconds to wait for a typed check-in answer.
@@ -107,6 +109,11 @@ class AnswerSource:
         """True when no command can come any more (a script that has run out)."""
         return False
 
+    @property
+    def available(self) -> bool:
+        """False when nobody can answer a question (no script lines left, input closed)."""
+        return True
+
     def close(self) -> None:
         pass
 
@@ -117,6 +124,10 @@ class NoAnswers(AnswerSource):
     @property
     def exhausted(self) -> bool:
         return True
+
+    @property
+    def available(self) -> bool:
+        return False
 
 
 @dataclass
@@ -189,6 +200,10 @@ class ScriptedAnswers(AnswerSource):
     def exhausted(self) -> bool:
         return not self._timed
 
+    @property
+    def available(self) -> bool:
+        return bool(self._answers)
+
 
 class TypedAnswers(AnswerSource):
     """``--typed``: lines typed on the keyboard (stdin). During the scan a typed line is a
@@ -199,6 +214,7 @@ class TypedAnswers(AnswerSource):
     def __init__(self, stream=None) -> None:
         self._stream = stream if stream is not None else sys.stdin
         self._lines: queue.Queue[str | None] = queue.Queue()
+        self._closed = False
         self._thread = threading.Thread(target=self._read, name="typed-answers", daemon=True)
         self._thread.start()
 
@@ -206,6 +222,7 @@ class TypedAnswers(AnswerSource):
         for line in self._stream:
             if line.strip():
                 self._lines.put(line.strip())
+        self._closed = True
         self._lines.put(None)
 
     def command(self, elapsed: float) -> Answer | None:
@@ -228,6 +245,10 @@ class TypedAnswers(AnswerSource):
             self._lines.put(None)
             return None
         return parse(line, expect)
+
+    @property
+    def available(self) -> bool:
+        return not (self._closed and self._lines.qsize() <= 1)
 
 
 # -- playing a timeline ------------------------------------------------------------------
@@ -704,7 +725,11 @@ class ScanSession:
         return None
 
     def _check_in(self, player: ScanPlayer, scan_id: int | None) -> tuple[str | None, str | None]:
+        if not self.answers.available:
+            log.info("nobody can answer the check-in: it is skipped")
+            return None, None
         player._set_state(State.CHECKIN)
+        self.speaker.wait_until(self.speaker.now() + int(CHECKIN_QUIET_SECONDS * self.rate))
         lines = self.checkin
         feeling = sore = None
         answer = self._ask(player, scan_id, "feeling", lines.feeling, lines.feeling_again)
