@@ -296,12 +296,12 @@ class ScanPlayer:
     def _t(self) -> float | None:
         return (self.speaker.now() - self.origin) / self.rate if self.offline else None
 
-    def _emit(self, event: ev.Event) -> None:
+    def emit(self, event: ev.Event) -> None:
         self.events.emit(event, self._t())
 
-    def _set_state(self, state: State) -> None:
+    def set_state(self, state: State) -> None:
         self.state = state
-        self._emit(ev.StateChanged(state.value))
+        self.emit(ev.StateChanged(state.value))
 
     def _elapsed(self) -> float:
         return (self.speaker.now() - self.origin) / self.rate
@@ -344,7 +344,7 @@ class ScanPlayer:
         self.offset = self.origin
         result = PlayResult(COMPLETED, timeline=self.timeline)
         self.answers.start_commands()
-        self._set_state(State.PLAYING)
+        self.set_state(State.PLAYING)
         try:
             while True:
                 entries = self.timeline.entries
@@ -360,7 +360,7 @@ class ScanPlayer:
                     if not playing.said and playing.at <= now:
                         playing.said = True
                         if playing.item.kind == core.LINE:
-                            self._emit(ev.Say(playing.item.text))
+                            self.emit(ev.Say(playing.item.text))
                 self._pending = [p for p in self._pending
                                  if not p.said or p.at + p.item.length > now]
                 if self._next >= len(entries) and not self._pending:
@@ -377,7 +377,7 @@ class ScanPlayer:
                 answer = self.answers.command(self._elapsed())
                 if answer is None:
                     continue
-                self._emit(ev.Heard(answer.kind, answer.value, answer.text, answer.confidence))
+                self.emit(ev.Heard(answer.kind, answer.value, answer.text, answer.confidence))
                 if answer.kind != "command":
                     log.info("not a command: %r", answer.text)
                     continue
@@ -425,7 +425,7 @@ class ScanPlayer:
         speaker = self.speaker
         now = speaker.now()
         self._cut_all(now)
-        self._set_state(State.PAUSED)
+        self.set_state(State.PAUSED)
         paused_at = now
         poll = max(1, int(POLL_SECONDS * self.rate))
         limit = now + int(MAX_PAUSE_SECONDS * self.rate)
@@ -438,7 +438,7 @@ class ScanPlayer:
             answer = self.answers.command(self._elapsed())
             if answer is None:
                 continue
-            self._emit(ev.Heard(answer.kind, answer.value, answer.text, answer.confidence))
+            self.emit(ev.Heard(answer.kind, answer.value, answer.text, answer.confidence))
             if answer.kind != "command":
                 continue
             result.commands.append(str(answer.value))
@@ -453,7 +453,7 @@ class ScanPlayer:
             return False
         now = speaker.now()
         self._go_to(core.resume_point(self.timeline, position), now)
-        self._set_state(State.PLAYING)
+        self.set_state(State.PLAYING)
         return True
 
 
@@ -674,8 +674,8 @@ class ScanSession:
         finally:
             if self.store is not None and scan_id is not None:
                 finish_record(self.store, scan_id, status, feeling, sore)
-        player._set_state(State.DONE if status == COMPLETED else State.STOPPED)
-        player._emit(ev.End(status))
+        player.set_state(State.DONE if status == COMPLETED else State.STOPPED)
+        player.emit(ev.End(status))
         return ScanOutcome(scan_id, status, feeling, sore, played.timeline or timeline,
                            played_seconds, style=self.request.style)
 
@@ -697,7 +697,7 @@ class ScanSession:
         at = self.speaker.now() + int(0.15 * self.rate)
         sound = self.speaker.play(samples, at=at, label="line")
         self.speaker.wait_until(at)
-        player._emit(ev.Say(text))
+        player.emit(ev.Say(text))
         self.speaker.wait(sound)
 
     def _ask(self, player: ScanPlayer, scan_id: int | None, expect: str, question: str,
@@ -706,12 +706,12 @@ class ScanSession:
         prompt = question
         for _ in range(3):
             self._say(player, prompt)
-            player._emit(ev.Listen(expect))
+            player.emit(ev.Listen(expect))
             answer = self.answers.ask(expect, TYPED_SECONDS if self.answers.engine == "typed"
                                       else LISTEN_SECONDS)
             if answer is None:
                 return None
-            player._emit(ev.Heard(answer.kind, answer.value, answer.text, answer.confidence))
+            player.emit(ev.Heard(answer.kind, answer.value, answer.text, answer.confidence))
             if self.store is not None and scan_id is not None:
                 record_answer(self.store, scan_id, expect, answer, self.answers.engine)
             if answer.kind == "command":
@@ -728,7 +728,7 @@ class ScanSession:
         if not self.answers.available:
             log.info("nobody can answer the check-in: it is skipped")
             return None, None
-        player._set_state(State.CHECKIN)
+        player.set_state(State.CHECKIN)
         self.speaker.wait_until(self.speaker.now() + int(CHECKIN_QUIET_SECONDS * self.rate))
         lines = self.checkin
         feeling = sore = None
@@ -741,7 +741,7 @@ class ScanSession:
             answer = self._ask(player, scan_id, "sore", lines.sore, lines.sore_again)
             if answer is not None and answer.kind == "where" and answer.value:
                 sore = str(answer.value)
-        player._emit(ev.CheckIn(feeling, sore))
+        player.emit(ev.CheckIn(feeling, sore))
         if feeling is not None or asked_sore:
             if sore:
                 self._say(player, lines.sore_noted.format(region=sore))
