@@ -90,6 +90,7 @@ class LiveFigures:
     mean_dev_ms: float
     drift_ms: float
     cpu_percent: float
+    underflows: int | None = None
 
 
 def analyse(recording: Path, schedule: list[Beat], cpu_percent: float) -> LiveFigures:
@@ -131,13 +132,14 @@ def analyse(recording: Path, schedule: list[Beat], cpu_percent: float) -> LiveFi
         drift_ms=drift, cpu_percent=cpu_percent)
 
 
-def play_coach(card: VirtualCard, seconds: float, folder: Path) -> LiveFigures:
+def play_coach(card: VirtualCard, seconds: float, folder: Path,
+               audio: AudioSettings) -> LiveFigures:
     from coach.audio.engine import Speaker
     from coach.metronome import Metronome
 
     tempo, reps, schedule = schedule_for(seconds)
     path = folder / f"coach-{int(seconds)}.wav"
-    with Speaker(AudioSettings()) as speaker:
+    with Speaker(audio) as speaker:
         metronome = Metronome(speaker, voice=None, lead_in=LEAD_IN)
         with card.record(path) as recording:
             cpu0, wall0 = cpu_seconds(), time.monotonic()
@@ -146,7 +148,10 @@ def play_coach(card: VirtualCard, seconds: float, folder: Path) -> LiveFigures:
             metronome.wait_tail()
             speaker.wait_until(speaker.now() + speaker.samples(speaker.output_latency + 0.5))
             recording.stop()
-    return analyse(path, schedule, cpu)
+        underflows = getattr(speaker, "_status_errors", None)  # the callback's count
+    figures = analyse(path, schedule, cpu)
+    figures.underflows = underflows
+    return figures
 
 
 def play_naive(card: VirtualCard, seconds: float, folder: Path) -> LiveFigures:
@@ -202,10 +207,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run the naive metronome over the long track")
     parser.add_argument("--quick", action="store_true", help="20 s tracks and 1 min drift")
     parser.add_argument("--card-dir", type=Path, default=Path("/tmp/coach-bench-tempo"))
+    parser.add_argument("--latency", default="low",
+                        help="the coach's output latency: low, high or seconds (low)")
+    parser.add_argument("--block", type=int, default=512, help="frames per audio callback")
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.drift_minutes = 20.0, 1.0
 
+    latency = args.latency if args.latency in ("low", "high") else float(args.latency)
+    audio = AudioSettings(latency=latency, block_frames=args.block)
     card = VirtualCard(args.card_dir).start()
     card.activate()
     rows: list[tuple[str, str, str, str]] = []
@@ -216,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"(a) file: max |onset - scheduled|, samples ({count} clicks)",
                      f"{worst} (missing {missing}, extra {extra})", "n/a", "<= 1"))
         log(f"(b) coach metronome, {args.seconds:g} s through the virtual card")
-        coach = play_coach(card, args.seconds, folder)
+        coach = play_coach(card, args.seconds, folder, audio)
         log(f"(b) naive metronome, {args.seconds:g} s through the virtual card")
         naive = play_naive(card, args.seconds, folder)
         label = f"(b) live {args.seconds:g} s"
@@ -231,13 +241,14 @@ def main(argv: list[str] | None = None) -> int:
              fmt(naive.mean_dev_ms, 3), ""),
             (f"{label}: drift over the track, ms", fmt(coach.drift_ms, 3),
              fmt(naive.drift_ms, 3), "~0"),
+            (f"{label}: output underflows reported", str(coach.underflows), "n/a", "0"),
             ("(c) CPU while playing, % of one core", fmt(coach.cpu_percent),
              fmt(naive.cpu_percent), "<= 3"),
         ]
         if args.drift_minutes > 0:
             seconds = args.drift_minutes * 60
             log(f"(d) coach metronome, {args.drift_minutes:g} min through the virtual card")
-            long_coach = play_coach(card, seconds, folder)
+            long_coach = play_coach(card, seconds, folder, audio)
             long_naive = None
             if args.naive_drift:
                 log(f"(d) naive metronome, {args.drift_minutes:g} min")
@@ -256,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                  naive_cell(fmt(long_naive.max_dev_ms, 3) if long_naive else ""), "<= 1"),
                 (f"{label}: drift, ms", fmt(long_coach.drift_ms, 3),
                  naive_cell(fmt(long_naive.drift_ms, 3) if long_naive else ""), "~0"),
+                (f"{label}: output underflows reported", str(long_coach.underflows),
+                 naive_cell("n/a"), "0"),
                 (f"{label}: CPU, % of one core", fmt(long_coach.cpu_percent),
                  naive_cell(fmt(long_naive.cpu_percent) if long_naive else ""), "<= 3"),
             ]
