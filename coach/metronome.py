@@ -110,7 +110,7 @@ class Metronome:
         self._speech: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         self._tempo: Tempo | None = None
-        self._tail = 0
+        self._pending: list = []  # sounds of the last set, for wait_tail
         # cancel only sounds at least this far in the future: one never gets cut once the
         # audio callback may have started mixing it
         block = getattr(getattr(speaker, "settings", None), "block_frames", 512)
@@ -150,6 +150,7 @@ class Metronome:
             return SetResult(0, COMPLETED, tempo, 0, self.speaker.now(), self.speaker.now())
         self.set_tempo(tempo)
         self.prepare(reps, first_rep)
+        self._pending = []
         speaker = self.speaker
         track0 = speaker.now()
         next_start = track0 + self.lead_in
@@ -179,7 +180,7 @@ class Metronome:
                         sounds.append(speaker.play(speech, at=at, gain=self.voice_gain,
                                                    label=f"say:{beat.word}"))
                         speech_until = at + len(speech)
-                    self._tail = max([self._tail, *(s.end for s in sounds)])
+                    self._pending.extend(sounds)
                     planned.append(_Planned(beat, sample, sounds))
                 next_start += speaker.samples(used.rep_seconds)
                 rep_ends.append(next_start)
@@ -196,7 +197,7 @@ class Metronome:
             answer = interrupt()
             if answer is not None:
                 reason = str(answer)
-                self._cancel(planned, speaker.now(), track0)
+                clicks += self._cancel(planned, speaker.now(), track0)
                 break
             # sleep on the sample clock until the next thing to do, or the next poll
             targets = [now + self.poll]
@@ -214,20 +215,21 @@ class Metronome:
                 log.debug("speaker clock late at sample %d", speaker.now())
         return SetResult(reps_done, reason, used, clicks, track0, speaker.now())
 
-    def _cancel(self, planned: deque[_Planned], now: int, track0: int) -> None:
-        """Cancel every planned sound that has not started (keep those about to play)."""
+    def _cancel(self, planned: deque[_Planned], now: int, track0: int) -> int:
+        """Cancel every planned sound that has not started (keep those about to play);
+        returns how many clicks are still played."""
         limit = now + self._guard
-        self._tail = now
         for item in planned:
             for sound in item.sounds:
                 if sound.start is not None and sound.start >= limit:
                     self.speaker.cancel(sound)
-                else:
-                    self._tail = max(self._tail, sound.end or now)
         # the clicks left to play still get their events
+        kept = 0
         while planned and planned[0].sample < limit:
             self._emit(planned.popleft(), track0, now)
+            kept += 1
         planned.clear()
+        return kept
 
     def _emit(self, item: _Planned, track0: int, now: int) -> None:
         beat = item.beat
@@ -240,7 +242,9 @@ class Metronome:
 
     def wait_tail(self) -> None:
         """Block until the last planned click or word has been handed to the device."""
-        self.speaker.wait_until(self._tail)
+        ends = [s.end for s in self._pending if not s.cancelled and s.end is not None]
+        if ends:
+            self.speaker.wait_until(max(ends))
 
 
 def _trim(speech: np.ndarray, rate: int, threshold: float = 0.005,
