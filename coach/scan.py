@@ -807,24 +807,69 @@ def wav_decoder(settings: Settings, engine: str, model: str | None
 
     def decode(path: Path, expect: str) -> Answer:
         if not opened:
-            from coach.hearing import open_recognizer
-
-            opened.append(open_recognizer(engine, settings.paths, model))
+            opened.append(open_recognizer(settings, engine, model))
         return opened[0].decode_wav(path, expect)
 
     return decode
 
 
-def spoken_answers(settings: Settings, engine: str, model: str | None) -> AnswerSource:
-    """Commands and answers by voice on the microphone (the hearing module)."""
+class SpokenAnswers(AnswerSource):
+    """Commands and answers by voice: the hearing module's recognizer on the microphone.
+
+    While the scan plays, a ``BackgroundListener`` hears commands only (the command
+    grammar); at the check-in, the microphone is flushed (the coach's own voice) and the
+    recognizer listens for one answer of the expected kind.
+    """
+
+    def __init__(self, recognizer, microphone, owns_microphone: bool = True) -> None:
+        self.recognizer = recognizer
+        self.microphone = microphone
+        self.engine = str(getattr(recognizer, "name", "speech"))
+        self._owns = owns_microphone
+        self._listener = None
+
+    def start_commands(self) -> None:
+        from coach.hearing import BackgroundListener
+
+        self.microphone.flush()
+        self._listener = BackgroundListener(self.recognizer, self.microphone)
+
+    def stop_commands(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def command(self, elapsed: float) -> Answer | None:
+        return self._listener.poll() if self._listener is not None else None
+
+    def ask(self, expect: str, timeout: float) -> Answer | None:
+        self.microphone.flush()
+        return self.recognizer.listen(self.microphone, expect, timeout)
+
+    def close(self) -> None:
+        self.stop_commands()
+        if self._owns:
+            self.microphone.close()
+
+
+def open_recognizer(settings: Settings, engine: str, model: str | None):
     try:
-        from coach.hearing import open_recognizer  # noqa: F401
+        from coach.hearing import open_recognizer as open_it
     except ImportError:
         from coach.errors import MissingPart
 
-        raise MissingPart("speech recognition is not available in this build",
-                          "use --typed, or --answers FILE") from None
-    raise NotImplementedError
+        raise MissingPart("speech recognition (coach.hearing) is not available",
+                          "use --typed, or --answers FILE with the words") from None
+    return open_it(engine, settings.paths, model)
+
+
+def spoken_answers(settings: Settings, engine: str, model: str | None) -> SpokenAnswers:
+    """Open the recognizer and the microphone for a spoken scan."""
+    from coach.audio.engine import Microphone
+
+    recognizer = open_recognizer(settings, engine, model)
+    log.info("listening with %s", getattr(recognizer, "name", engine))
+    return SpokenAnswers(recognizer, Microphone(settings.audio).start())
 
 
 def run_live(settings: Settings, request: ScanRequest, events: ev.EventWriter, typed: bool = False,
