@@ -40,7 +40,7 @@ from coach.audio.speech import Voice
 from coach.audio.wavio import to_int16
 from coach.core import scan as core
 from coach.core.answers import Answer, parse
-from coach.errors import CoachError
+from coach.errors import CoachError, DeviceError
 from coach.settings import Paths, Settings
 from coach.store import Store, new_uid, now_iso, to_json
 
@@ -250,6 +250,10 @@ class TypedAnswers(AnswerSource):
     def available(self) -> bool:
         return not (self._closed and self._lines.qsize() <= 1)
 
+    @property
+    def exhausted(self) -> bool:
+        return not self.available
+
 
 # -- playing a timeline ------------------------------------------------------------------
 @dataclass(eq=False)
@@ -309,8 +313,6 @@ class ScanPlayer:
     def _wait_until(self, sample: int) -> None:
         ok = self.speaker.wait_until(sample)
         if not ok and not getattr(self.speaker, "active", True):
-            from coach.errors import DeviceError
-
             raise DeviceError("the speaker stopped during the scan",
                               "check it is plugged in, then start the scan again")
 
