@@ -1,0 +1,39 @@
+"""`coach device`: headless mode for a speaker with a microphone (a Raspberry Pi)."""
+
+from __future__ import annotations
+
+from coach.events import EventWriter
+from coach.settings import Settings
+
+NAME = "device"
+HELP = "headless: wait for 'start workout' or 'body scan', run it, wait again"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--engine", default="auto", choices=("auto", "vosk", "pocketsphinx"),
+                        help="speech recognizer (default: auto)")
+    parser.add_argument("--model", default=None, help="Vosk model folder")
+    parser.add_argument("--events", metavar="FILE.jsonl",
+                        help="write events (a say event per spoken line) as JSON lines")
+    parser.add_argument("--plan", default="starter", help="the plan of 'start workout'")
+    parser.add_argument("--retry-seconds", type=float, default=3.0,
+                        help="how often a missing speaker or microphone is tried again")
+    parser.add_argument("--rest-scale", type=float, default=1.0,
+                        help="multiply every rest by this")
+    parser.add_argument("--max-reps", type=int, default=None,
+                        help="count at most this many reps per set")
+    parser.add_argument("--once", action="store_true",
+                        help="return after one workout or scan (for tests and scripts)")
+
+
+def run(args, settings: Settings) -> int:
+    from coach.device import Device, DeviceSettings
+    from coach.session_state import SessionSettings
+
+    options = DeviceSettings(
+        engine=args.engine, model=args.model, retry_seconds=args.retry_seconds,
+        default_plan=args.plan, max_activities=1 if args.once else None,
+        session=SessionSettings(rest_scale=args.rest_scale, max_reps=args.max_reps,
+                                engine=args.engine, model=args.model))
+    with EventWriter(args.events) as events:
+        return Device(settings, options, events).run()
