@@ -834,11 +834,11 @@ class SpokenAnswers(AnswerSource):
         from coach.hearing import BackgroundListener
 
         self.microphone.flush()
-        self._listener = BackgroundListener(self.recognizer, self.microphone)
+        self._listener = BackgroundListener(self.recognizer, self.microphone, "command").start()
 
     def stop_commands(self) -> None:
         if self._listener is not None:
-            self._listener.close()
+            self._listener.stop()
             self._listener = None
 
     def command(self, elapsed: float) -> Answer | None:

@@ -444,3 +444,27 @@ def test_plan_muscles_make_the_pre_workout_regions(data_dir, tmp_path):
     said = regions_of(say_texts(read_events(events)), core.PRE_WORKOUT, muscles)
     first_round = [r for i, r in enumerate(said) if r not in said[:i]]
     assert first_round == muscles == sorted(muscles, key=body.order)
+
+
+def test_typed_and_scripted_answers(tmp_path):
+    import io
+
+    from coach.scan import ScriptedAnswers, TypedAnswers
+
+    typed = TypedAnswers(io.StringIO("pause\n\nsay that again\nI feel relaxed\n"))
+    typed._thread.join(5)
+    assert [typed.command(0).value, typed.command(0).value] == ["pause", "repeat"]
+    assert typed.available and not typed.exhausted
+    assert typed.ask("feeling", 1).value == "calm"
+    assert typed.ask("feeling", 1) is None and not typed.available and typed.exhausted
+    script = write_answers(tmp_path, "@2.5 pause", "@1 go on", "fine", "no")
+    scripted = ScriptedAnswers(script)
+    assert scripted.command(0.5) is None
+    assert scripted.command(1.0).value == "resume" and scripted.command(2.4) is None
+    assert scripted.command(2.5).value == "pause" and scripted.exhausted
+    assert scripted.ask("feeling", 1).value == "okay"
+    sore = scripted.ask("sore", 1)
+    assert (sore.kind, sore.value) == ("where", None) and not scripted.available
+    bad = write_answers(tmp_path, "@soon pause")
+    with pytest.raises(CoachError, match="@SECONDS"):
+        ScriptedAnswers(bad)
