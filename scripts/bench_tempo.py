@@ -88,6 +88,7 @@ class LiveFigures:
     cut: int
     max_dev_ms: float
     mean_dev_ms: float
+    over_1ms: int
     drift_ms: float
     cpu_percent: float
     underflows: int | None = None
@@ -129,6 +130,7 @@ def analyse(recording: Path, schedule: list[Beat], cpu_percent: float) -> LiveFi
         expected=len(schedule), heard=len(heard), lost=len(missing), extra=len(extra), cut=cut,
         max_dev_ms=max(deviations) if deviations else float("nan"),
         mean_dev_ms=float(np.mean(deviations)) if deviations else float("nan"),
+        over_1ms=sum(1 for d in deviations if d > 1.0),
         drift_ms=drift, cpu_percent=cpu_percent)
 
 
@@ -209,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--card-dir", type=Path, default=Path("/tmp/coach-bench-tempo"))
     parser.add_argument("--latency", default="low",
                         help="the coach's output latency: low, high or seconds (low)")
+    parser.add_argument("--keep", type=Path, help="keep the recordings in this folder")
     parser.add_argument("--block", type=int, default=512, help="frames per audio callback")
     args = parser.parse_args(argv)
     if args.quick:
@@ -220,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     card.activate()
     rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="bench-tempo-") as tmp:
-        folder = Path(tmp)
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         log(f"(a) rendering a {args.seconds:g} s track offline")
         worst, count, missing, extra = written_file(args.seconds)
         rows.append((f"(a) file: max |onset - scheduled|, samples ({count} clicks)",
@@ -239,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
              fmt(naive.max_dev_ms, 3), "<= 1"),
             (f"{label}: mean interval deviation, ms", fmt(coach.mean_dev_ms, 3),
              fmt(naive.mean_dev_ms, 3), ""),
+            (f"{label}: intervals off by > 1 ms", str(coach.over_1ms), str(naive.over_1ms),
+             "0"),
             (f"{label}: drift over the track, ms", fmt(coach.drift_ms, 3),
              fmt(naive.drift_ms, 3), "~0"),
             (f"{label}: output underflows reported", str(coach.underflows), "n/a", "0"),
@@ -265,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
                  naive_cell(str(long_naive.cut) if long_naive else ""), "0"),
                 (f"{label}: max interval deviation, ms", fmt(long_coach.max_dev_ms, 3),
                  naive_cell(fmt(long_naive.max_dev_ms, 3) if long_naive else ""), "<= 1"),
+                (f"{label}: intervals off by > 1 ms", str(long_coach.over_1ms),
+                 naive_cell(str(long_naive.over_1ms) if long_naive else ""), "0"),
                 (f"{label}: drift, ms", fmt(long_coach.drift_ms, 3),
                  naive_cell(fmt(long_naive.drift_ms, 3) if long_naive else ""), "~0"),
                 (f"{label}: output underflows reported", str(long_coach.underflows),
