@@ -449,3 +449,27 @@ def parse(text: str, expect: str, plans: Sequence[str] = ()) -> Answer:
     if answer is None:
         return unknown(" ".join(words))
     return answer
+
+
+def is_complete(text: str, expect: str, plans: Sequence[str] = ()) -> bool:
+    """True when ``text`` is a whole answer that no allowed phrase extends.
+
+    "twelve reps" is complete; "twenty" is not ("twenty one"), nor is "twelve"
+    ("twelve reps"): a recognizer may stop listening after a short pause only when
+    this is True.
+    """
+    words = _typed_forms([t for t in tokenize(text) if t not in _NOISE_WORDS])
+    language = _language(check_expect(expect), tuple(plans))
+    if words not in language:
+        return False
+    return _prefixes(expect, tuple(plans)).get(words, 0) <= 1
+
+
+@lru_cache(maxsize=64)
+def _prefixes(expect: str, plans: tuple[str, ...]) -> dict[tuple[str, ...], int]:
+    """Word prefix -> how many phrases start with it (itself included)."""
+    counts: dict[tuple[str, ...], int] = {}
+    for words in _language(expect, plans):
+        for end in range(1, len(words) + 1):
+            counts[words[:end]] = counts.get(words[:end], 0) + 1
+    return counts

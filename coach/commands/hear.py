@@ -1,0 +1,44 @@
+"""`coach hear FILE... --expect KIND`: decode answers from WAV files, one JSON line each."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from coach.settings import Settings
+
+NAME = "hear"
+HELP = "decode spoken answers from WAV files (any rate, any channels), one JSON line per file"
+
+
+def add_arguments(parser) -> None:
+    from coach.core.answers import EXPECTS
+    from coach.hearing import ENGINES
+
+    parser.add_argument("files", nargs="+", metavar="FILE", help="WAV files")
+    parser.add_argument("--expect", choices=EXPECTS, default="any",
+                        help="what the question expects (default: any)")
+    parser.add_argument("--engine", choices=ENGINES, default="auto",
+                        help="recognizer (default: auto = Vosk if an English model is "
+                        "found, else PocketSphinx)")
+    parser.add_argument("--model", default=None, help="Vosk model folder")
+    parser.add_argument("--plan", action="append", default=[], metavar="NAME",
+                        help="a plan name the 'start' question may hear (repeatable)")
+
+
+def run(args, settings: Settings) -> int:
+    return hear(args.files, args.expect, args.engine, args.model, tuple(args.plan), settings)
+
+
+def hear(files: list[str], expect: str, engine: str, model: str | None,
+         plans: tuple[str, ...], settings: Settings) -> int:
+    from coach.hearing import open_recognizer
+
+    recognizer = open_recognizer(engine, settings.paths, model)
+    for path in files:
+        started = time.perf_counter()
+        answer = recognizer.decode_wav(path, expect, plans)
+        ms = (time.perf_counter() - started) * 1000
+        print(json.dumps({"file": path, **answer.to_json(), "engine": recognizer.name,
+                          "ms": round(ms, 1)}), flush=True)
+    return 0
