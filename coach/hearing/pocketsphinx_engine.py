@@ -38,14 +38,18 @@ GARBAGE_PREFIX = "garbage_"
 
 @dataclass(frozen=True)
 class SphinxSettings:
-    garbage: float = 0.02
-    """Prior probability of the garbage loop against all answers (0: no garbage path)."""
+    garbage: float = 0.0
+    """Prior probability of the garbage loop against all answers (0: no garbage path).
+    Measured: any value that rejects non-answers also rejects most real answers."""
     garbage_loop: float = 0.7
     """Probability that the garbage loop continues with another phone."""
     pad: float = 0.3
     """Seconds of quiet added before and after the audio."""
     dither: float = 100.0
     """RMS (int16 units) of the noise that fills digital silence."""
+    max_phone_error: float = 0.6
+    """Reject when the free phone decode of the same audio differs from the answer's
+    pronunciation by more than this phone error rate (None: no check)."""
 
 
 def _import():
@@ -75,6 +79,8 @@ class PocketSphinxRecognizer(Recognizer):
         for phone in PHONES:
             self._decoder.add_word(GARBAGE_PREFIX + phone.lower(), phone, False)
         self._decoder.add_word("zzgarbage_end", "SIL", True)
+        self._decoder.add_allphone_file("phones", os.path.join(model, "en-us",
+                                                               "en-us-phone.lm.bin"))
         self._searches: dict[tuple[str, tuple[str, ...]], str] = {}
         self._lock = threading.Lock()
         self._rng = np.random.default_rng(20240)
@@ -127,10 +133,27 @@ class PocketSphinxRecognizer(Recognizer):
             data = data + self._rng.normal(0.0, level, len(data)).astype(np.float32)
         return np.clip(data, -32768, 32767).astype(np.int16)
 
-    def words(self, audio: np.ndarray, expect: str, plans: tuple[str, ...] = ()) -> list[str]:
+    def phones(self, data: np.ndarray) -> list[str]:
+        """A free phone decode (no words) of conditioned audio."""
+        with self._lock:
+            self._decoder.activate_search("phones")
+            self._decoder.start_utt()
+            self._decoder.process_raw(data.tobytes(), full_utt=True)
+            self._decoder.end_utt()
+            return [s.word for s in (self._decoder.seg() or ()) if s.word not in ("SIL", "+SPN+",
+                                                                                   "+NSN+")]
+
+    def pronounce(self, words: list[str]) -> list[str]:
+        out: list[str] = []
+        for word in words:
+            out.extend((self._decoder.lookup_word(word) or "").split())
+        return out
+
+    def words(self, audio: np.ndarray, expect: str, plans: tuple[str, ...] = (),
+              data: np.ndarray | None = None) -> list[str]:
         """The word path the search found (fillers and silences removed)."""
         name = self._search(expect, plans)
-        data = self.condition(audio)
+        data = self.condition(audio) if data is None else data
         with self._lock:
             decoder = self._decoder
             decoder.activate_search(name)
@@ -146,11 +169,32 @@ class PocketSphinxRecognizer(Recognizer):
         return words
 
     def _decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...]) -> Answer:
-        words = self.words(audio, expect, plans)
+        data = self.condition(audio)
+        words = self.words(audio, expect, plans, data)
         if any(w.startswith(GARBAGE_PREFIX) for w in words):
             return unknown("", 0.0, reason="garbage", path=" ".join(words))
         text = " ".join(words)
         answer = parse(text, expect, plans)
         if not answer.understood:
             return unknown(text, 0.0, reason="no complete answer")
-        return Answer(answer.kind, answer.value, answer.text, 0.9, {"path": text})
+        per = None
+        if self.settings.max_phone_error is not None:
+            free = self.phones(data)
+            expected = self.pronounce(words)
+            per = edit_distance(free, expected) / max(1, len(expected))
+            if per > self.settings.max_phone_error:
+                return unknown(text, 0.0, reason="phones disagree", per=per, path=text)
+        confidence = 1.0 if per is None else max(0.0, 1.0 - per)
+        return Answer(answer.kind, answer.value, answer.text, confidence,
+                      {"path": text, "per": per})
+
+
+def edit_distance(a: list[str], b: list[str]) -> int:
+    """Levenshtein distance between two token lists."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
