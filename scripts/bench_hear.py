@@ -77,7 +77,7 @@ def synthetic_items(quick: bool):
     from coach.hearing import synth
 
     rng = np.random.default_rng(7)
-    voices = synth.VOICES[:3] if quick else synth.VOICES
+    voices = synth.VOICES[:3] if quick else synth.VOICES[:5]
     rates = (150,) if quick else (130, 175)
     conditions = [("clean", None, None), ("white 10 dB", "white", 10),
                   ("babble 10 dB", "babble", 10), ("pink 5 dB", "pink", 5),

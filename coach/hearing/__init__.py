@@ -83,11 +83,19 @@ class Recognizer:
 
     # -- public ---------------------------------------------------------------------
     def decode(self, audio: np.ndarray, expect: str, plans: Sequence[str] = ()) -> Answer:
-        """One utterance (int16, 16 kHz, mono) -> Answer. ``details["ms"]``: decode time."""
+        """One utterance (int16, 16 kHz, mono) -> Answer. ``details["ms"]``: decode time.
+
+        Audio in which the endpointer finds no speech (near-silence) is "unknown" without
+        decoding: a grammar would otherwise force the hiss into some answer."""
         check_expect(expect)
         audio = np.asarray(audio, dtype=np.int16).reshape(-1)
         started = time.perf_counter()
-        answer = self._decode(audio, expect, tuple(plans))
+        gate = Endpointer(self.endpoint)  # no speech-like energy at all: nothing was said
+        gate.feed(audio)
+        if not gate.started:
+            answer = unknown(reason="no speech")
+        else:
+            answer = self._decode(audio, expect, tuple(plans))
         answer.details["ms"] = (time.perf_counter() - started) * 1000
         return answer
 
