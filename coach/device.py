@@ -190,17 +190,13 @@ class Device:
             self._chime(speaker, "done")
 
     def _workout(self, plan: str) -> None:
-        from coach.session_answers import MicrophoneSource
+        from coach.session_answers import ListenerWatch, MicrophoneSource
         from coach.session_run import run_session
 
         log.info("coach device: workout %s", plan)
         with Microphone(self.settings.audio) as mic:
-            def watch():
-                from coach.hearing import BackgroundListener
-
-                return BackgroundListener(self.recognizer, mic)
-
-            source = MicrophoneSource(mic, self.recognizer, watch)
+            source = MicrophoneSource(mic, self.recognizer,
+                                      lambda: ListenerWatch(self.recognizer, mic))
             run_session(self.settings, self.options.session, plan=plan, source=source,
                         events=self.events)
 

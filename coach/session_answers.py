@@ -230,6 +230,22 @@ class _TypedWatch:
 
 # -- the microphone ---------------------------------------------------------------------
 
+class ListenerWatch:
+    """A ``CommandWatch`` over ``coach.hearing.BackgroundListener``: commands heard on the
+    microphone while a set or a rest plays."""
+
+    def __init__(self, recognizer, microphone) -> None:
+        from coach.hearing import BackgroundListener
+
+        self._listener = BackgroundListener(recognizer, microphone, "command").start()
+
+    def poll(self) -> Answer | None:
+        return self._listener.poll()
+
+    def close(self) -> None:
+        self._listener.stop()
+
+
 class MicrophoneSource:
     """Spoken answers: the recognizer listens on the microphone after each question."""
 

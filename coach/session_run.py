@@ -46,18 +46,14 @@ def microphone_source(settings: Settings, options: SessionSettings) -> AnswerSou
     """Spoken answers: the recognizer on the microphone, with a background listener for
     commands during sets and rests."""
     from coach.audio.engine import Microphone
-    from coach.session_answers import MicrophoneSource
+    from coach.session_answers import ListenerWatch, MicrophoneSource
 
     recognizer = recognizer_factory(settings, options.engine, options.model)()
     log.info("coach: listening with %s", getattr(recognizer, "name", options.engine))
     microphone = Microphone(settings.audio).start()
 
-    def watch():
-        from coach.hearing import BackgroundListener
-
-        return BackgroundListener(recognizer, microphone)
-
-    return MicrophoneSource(microphone, recognizer, watch)
+    return MicrophoneSource(microphone, recognizer,
+                            lambda: ListenerWatch(recognizer, microphone))
 
 
 def _plan_and_resume(store: Store, settings: Settings, plan: str | None, resume: bool):

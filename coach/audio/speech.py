@@ -3,9 +3,9 @@
 One utterance per ``runAndWait`` (pyttsx3 2.99 writes only the last file when
 several ``save_to_file`` calls are queued), and its espeak driver may return from
 ``runAndWait`` before espeak's own thread has written the file: we wait for the
-``finished-utterance`` notification, which comes after the file is closed. The result is resampled to the speaker
-rate and kept in a memory cache and a disk cache keyed on (text, voice, rate), so a
-repeated phrase starts without rendering.
+``finished-utterance`` notification, which comes after the file is closed. The result
+is resampled to the speaker rate and kept in a memory cache and a disk cache keyed
+on (text, voice, rate), so a repeated phrase starts without rendering.
 """
 
 from __future__ import annotations
@@ -172,18 +172,33 @@ def _espeak_library_present() -> bool:
 
 
 def pick_voice(engine, wanted: str | None) -> str | None:
-    """The pyttsx3 voice id for ``wanted`` (id or name substring); English by default."""
+    """The pyttsx3 voice id for ``wanted``; English (America) by default.
+
+    ``wanted`` may be a voice id ("gmw/en-us"), a language code ("en-gb"), or part of a
+    name ("Scotland"), optionally with an espeak-ng variant ("en-gb+m3").
+    """
     voices = engine.getProperty("voices") or []
-    if wanted:
+    if not wanted:
+        wanted = "en-us"
+    base, _, variant = wanted.partition("+")
+    key = base.lower()
+
+    def languages(voice) -> list[str]:
+        return [str(lang).lower() for lang in (getattr(voice, "languages", None) or [])]
+
+    tests = (
+        lambda v: v.id.lower() == key,
+        lambda v: key in languages(v),
+        lambda v: v.id.lower().endswith("/" + key),
+        lambda v: key in (v.name or "").lower(),
+    )
+    for test in tests:
         for voice in voices:
-            if wanted == voice.id or wanted.lower() in (voice.name or "").lower() \
-                    or voice.id.lower().endswith(wanted.lower()):
-                return voice.id
-        names = ", ".join(sorted({v.id for v in voices if "en" in v.id.lower()})[:12])
-        raise MissingPart(f"no speech voice matches {wanted!r}",
-                          f"pick one of: {names} (see `espeak-ng --voices=en`)")
-    for preferred in ("en-us", "gmw/en-us", "en"):
-        for voice in voices:
-            if voice.id.lower() == preferred or voice.id.lower().endswith("/" + preferred):
-                return voice.id
-    return None
+            if test(voice):
+                return voice.id + (f"+{variant}" if variant else "")
+    if wanted == "en-us":  # no English voice listed: leave the engine's default
+        return None
+    names = ", ".join(sorted({lang for v in voices for lang in languages(v)
+                              if lang.startswith("en")}))
+    raise MissingPart(f"no speech voice matches {wanted!r}",
+                      f"pick one of: {names} (a variant may follow, e.g. en-gb+m3)")
