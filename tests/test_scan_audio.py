@@ -66,21 +66,7 @@ def athlete_says(folder: Path, text: str) -> Path:
     return path
 
 
-class Typist:
-    """The athlete types: commands and the answer go to the coach's stdin (--typed)."""
-
-    args = ("--typed",)
-    stdin = subprocess.PIPE
-
-    def __init__(self, card, folder: Path) -> None:
-        self.process = None
-
-    def say(self, text: str) -> None:
-        self.process.stdin.write(text + "\n")
-        self.process.stdin.flush()
-
-
-class Speaker:
+class Athlete:
     """The athlete speaks: espeak-ng WAVs played into the coach's microphone path."""
 
     args = ("--engine", "pocketsphinx")
@@ -89,10 +75,23 @@ class Speaker:
     def __init__(self, card, folder: Path) -> None:
         self.card = card
         self.words = {text: athlete_says(folder, text) for text in ("pause", "resume", "calm")}
-        self.process = None
+        self.tries: dict[str, int] = {}
 
     def say(self, text: str) -> None:
         self.card.play_into(self.words[text])
+
+    def until(self, events: Path, text: str, found, process, tries: int = 3) -> dict:
+        """Say ``text`` until ``found(records)`` shows it was heard (at most ``tries`` times)."""
+        for attempt in range(tries):
+            self.say(text)
+            self.tries[text] = attempt + 1
+            try:
+                return wait_for(events, found, timeout=4.0 if attempt < tries - 1 else 10.0,
+                                process=process)[0]
+            except AssertionError:
+                if process.poll() is not None or attempt == tries - 1:
+                    raise
+        raise AssertionError(f"{text!r} was never heard")
 
 
 def paused_scan(card, data_dir: Path, tmp_path: Path, athlete) -> None:
@@ -111,18 +110,25 @@ def paused_scan(card, data_dir: Path, tmp_path: Path, athlete) -> None:
         process = subprocess.Popen(command, stdin=athlete.stdin, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, env=card.client_env(),
                                    cwd=ROOT)
-        athlete.process = process
         try:
-            # pause during the fourth line
+            # pause during the fourth line; like a person, say it again if not heard
             wait_for(events, lambda r: says(r)[3:4], process=process)
-            athlete.say("pause")
-            paused = wait_for(events, lambda r: [e for e in r if e.get("state") == "PAUSED"],
-                              process=process)[0]
+            paused = athlete.until(events, "pause", lambda r: [
+                e for e in r if e.get("state") == "PAUSED"], process)
             time.sleep(PAUSE_SECONDS)
-            athlete.say("resume")
-            wait_for(events, lambda r: [e for e in r if e["type"] == "listen"], timeout=90,
-                     process=process)
-            athlete.say("calm")
+            athlete.until(events, "resume", lambda r: [
+                e for e in r if e.get("state") == "PLAYING" and e["t"] > paused["t"]], process)
+            for question in (1, 2):  # an answer not understood is asked once more
+                wait_for(events, lambda r, n=question: [
+                    e for e in r if e["type"] == "listen"][n - 1:], timeout=90, process=process)
+                athlete.say("calm")
+                athlete.tries["calm"] = question
+                outcome = wait_for(events, lambda r, n=question: (
+                    ["checkin"] if [e for e in r if e["type"] == "checkin"] else
+                    ["again"] if len([e for e in r if e["type"] == "listen"]) > n else []),
+                    process=process, timeout=20)
+                if outcome == ["checkin"]:
+                    break
             out, err = process.communicate(timeout=60)
         finally:
             if process.poll() is None:
@@ -131,8 +137,12 @@ def paused_scan(card, data_dir: Path, tmp_path: Path, athlete) -> None:
     records = read_events(events)
     resumed = next(r for r in records if r.get("state") == "PLAYING" and r["t"] > paused["t"])
     assert resumed["t"] - paused["t"] >= PAUSE_SECONDS
-    heard = [(r["kind"], r["value"]) for r in records if r["type"] == "heard"]
+    heard = [(r["kind"], r["value"]) for r in records
+             if r["type"] == "heard" and r["kind"] != "unknown"]
+    heard = [h for i, h in enumerate(heard) if i == 0 or heard[i - 1] != h]
     assert heard == [("command", "pause"), ("command", "resume"), ("feeling", "calm")]
+    if max(athlete.tries.values()) > 1:
+        print(f"the athlete had to repeat: {athlete.tries}", file=sys.stderr)
 
     # the paused time is silent on the speaker
     samples, rate = read_wav(recording.path)
@@ -162,10 +172,5 @@ def paused_scan(card, data_dir: Path, tmp_path: Path, athlete) -> None:
     assert scan == {"style": "full", "status": "completed", "feeling": "calm"}
 
 
-def test_typed_pause_is_silent_and_the_scan_resumes_where_it_stopped(card, data_dir, tmp_path):
-    paused_scan(card, data_dir, tmp_path, Typist(card, tmp_path))
-
-
 def test_spoken_pause_is_silent_and_the_scan_resumes_where_it_stopped(card, data_dir, tmp_path):
-    pytest.importorskip("coach.hearing.models")  # until the hearing module is complete
-    paused_scan(card, data_dir, tmp_path, Speaker(card, tmp_path))
+    paused_scan(card, data_dir, tmp_path, Athlete(card, tmp_path))
