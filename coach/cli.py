@@ -38,6 +38,18 @@ def _command_modules():
     return modules
 
 
+def _latency(text: str) -> str | float:
+    if text in ("low", "high"):
+        return text
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use low, high or a number of seconds") from None
+    if not 0 < seconds <= 1:
+        raise argparse.ArgumentTypeError("seconds must be between 0 and 1")
+    return seconds
+
+
 def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     """Global options work before or after the command name (``coach devices --rate 150``)."""
 
@@ -59,6 +71,9 @@ def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None
                         help="speech voice id or name substring (espeak-ng)")
     parser.add_argument("--rate", type=int, default=default(170),
                         help="speaking rate, words per minute")
+    parser.add_argument("--latency", default=default("low"), type=_latency,
+                        help="speaker buffer: low (default), high (steadier on a busy "
+                             "Raspberry Pi), or seconds")
     parser.add_argument("-v", "--verbose", action="store_true", default=default(False),
                         help="log details to stderr")
 
@@ -86,7 +101,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         Path(os.environ["COACH_DATA_DIR"]) if os.environ.get("COACH_DATA_DIR") else None
     )
     return Settings(
-        audio=AudioSettings(output_device=args.output_device, input_device=args.input_device),
+        audio=AudioSettings(output_device=args.output_device, input_device=args.input_device,
+                            latency=args.latency),
         speech=SpeechSettings(voice=args.voice, rate=args.rate),
         paths=Paths(data_dir=(data_dir or default_data_dir()).expanduser()),
     )
@@ -119,6 +135,26 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as error:  # a bug: one line for the user, the details in a file
+        return _report_crash(error, settings)
+
+
+def _report_crash(error: Exception, settings: Settings) -> int:
+    import traceback
+
+    folder = settings.paths.data_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        crash = folder / "crash.log"
+        with open(crash, "a", encoding="utf-8") as handle:
+            handle.write("".join(traceback.format_exception(error)) + "\n")
+        where = f"details in {crash}"
+    except OSError:
+        where = "run with -v for details"
+    print(f"coach: internal error: {type(error).__name__}: {error} ({where}; "
+          "anything already saved is kept)", file=sys.stderr)
+    log.debug("", exc_info=error)
+    return 70
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ SCRIPT: tuple[Line, ...] = (
 )
 
 DEMO_SETTINGS = SessionSettings(
-    rest_scale=0.15, min_rest=3.0, max_reps=3, ready_seconds=1.5, answer_seconds=6.0,
+    rest_scale=0.15, min_rest=3.0, max_reps=2, ready_seconds=1.5, answer_seconds=6.0,
     warmup=False, countdown_seconds=3.0, seed=7, summary=True,
 )
 
@@ -86,6 +86,7 @@ class Athlete:
         self.folder = folder
         self.say_line = say_line
         self.spoken = 0
+        self._last: Line | None = None
         self._jobs: deque[str] = deque()
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -99,10 +100,17 @@ class Athlete:
         return path
 
     def on_listen(self, expect: str) -> None:
-        """The coach opened the microphone for an answer of ``expect``."""
+        """The coach opened the microphone for an answer of ``expect``: say the next line
+        if it answers that; asked the same question again, say the last answer again
+        (as a person would when the coach did not catch it)."""
         if self.script and self.script[0].expect == expect:
-            self._jobs.append(self.script.popleft().text)
-            self._wake.set()
+            self._last = self.script.popleft()
+            self._jobs.append(self._last.text)
+        elif self._last is not None and self._last.expect == expect != "command":
+            self._jobs.append(self._last.text)
+        else:
+            return
+        self._wake.set()
 
     def _run(self) -> None:
         while not self._stopped.is_set():
