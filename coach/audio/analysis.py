@@ -87,3 +87,21 @@ def match_onsets(detected: list[int], expected: list[int],
             pairs.append((want, found[best]))
     extra = [value for i, value in enumerate(found) if i not in used]
     return pairs, missing, extra
+
+
+def tonal_frames(samples: np.ndarray, rate: int, freq: float, width: float = 60.0,
+                 share: float = 0.8, frame_seconds: float = 0.02,
+                 floor: float = 0.01) -> int:
+    """How many frames are dominated by a tone near ``freq`` Hz (at least ``share`` of the
+    frame's energy within ``width`` Hz of it): metronome clicks, not speech."""
+    size = int(rate * frame_seconds)
+    count = len(samples) // size
+    if count == 0:
+        return 0
+    frames = samples[: count * size].reshape(count, size).astype(np.float64)
+    loud = np.sqrt(np.mean(frames * frames, axis=1)) > floor
+    spectra = np.abs(np.fft.rfft(frames[loud] * np.hanning(size), axis=1)) ** 2
+    bins = np.fft.rfftfreq(size, 1.0 / rate)
+    band = np.abs(bins - freq) <= width
+    ratio = spectra[:, band].sum(axis=1) / np.maximum(spectra.sum(axis=1), 1e-12)
+    return int(np.sum(ratio >= share))
