@@ -373,7 +373,7 @@ class ScanPlayer:
                 for playing in self._pending:
                     if not playing.said:
                         wake = min(wake, playing.at)
-                    elif self.offline:  # offline, jump straight to the end of a sound
+                    else:
                         wake = min(wake, playing.at + playing.item.length)
                 self._wait_until(max(wake, now + 1))
                 answer = self.answers.command(self._elapsed())

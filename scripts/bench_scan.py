@@ -42,7 +42,7 @@ from coach.sounds import BREATH_IN, BREATH_OUT, CHIME_END, CHIME_START, load_sou
 
 PLAN_MINUTES = (1, 2, 3, 5, 10, 20, 30)
 RENDER_CASES = [("full", 1), ("full", 3), ("full", 10), ("full", 30), ("tense-relax", 30),
-                ("pre-workout", 3)]
+                ("pre-workout", 3), ("full", 10, "cold")]
 FOCUS = ("shoulders", "core", "glutes", "quads")
 
 _MEASURE = """
@@ -89,9 +89,10 @@ def plan_table(cache: Path) -> None:
 
 def render_table(data_dir: Path, folder: Path) -> None:
     rows = []
-    for style, minutes in RENDER_CASES:
+    for style, minutes, *cold in RENDER_CASES:
         out = folder / f"{style}-{minutes}.wav"
-        args = ["--data-dir", str(data_dir), "scan", "--style", style, "--minutes", str(minutes),
+        where = folder / "cold" if cold else data_dir  # cold: an empty speech cache
+        args = ["--data-dir", str(where), "scan", "--style", style, "--minutes", str(minutes),
                 "--out", str(out)]
         if style == core.PRE_WORKOUT:
             args += ["--focus", ",".join(FOCUS)]
@@ -102,11 +103,12 @@ def render_table(data_dir: Path, folder: Path) -> None:
         seconds, peak_kb = float(line[1]), int(line[2])
         samples, rate = read_wav(out)
         length = len(samples) / rate
-        rows.append([style, minutes, f"{seconds:.2f}", f"{peak_kb / 1024:.0f}",
+        rows.append([style + (" (cold cache)" if cold else ""), minutes, f"{seconds:.2f}",
+                     f"{peak_kb / 1024:.0f}",
                      f"{length:.3f}", f"{(length - minutes * 60) / (minutes * 60) * 100:+.4f}%",
                      f"{minutes * 60 / seconds:.0f}x"])
         out.unlink()
-    table("(b) coach scan --out (own process, warm speech cache)",
+    table("(b) coach scan --out (own process; warm speech cache unless cold)",
           ["style", "min", "wall s", "peak MB", "WAV s", "error", "faster than live"], rows)
 
 
