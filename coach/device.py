@@ -27,7 +27,7 @@ from coach.audio.engine import Microphone, Speaker
 from coach.audio.speech import Voice
 from coach.core.answers import Answer
 from coach.errors import CoachError, DeviceError
-from coach.events import EventWriter, Say, StateChanged
+from coach.events import EventWriter, Heard, Listen, Say, StateChanged
 from coach.session_state import SessionSettings
 from coach.settings import Settings
 
@@ -158,8 +158,12 @@ class Device:
             while not self.stop.is_set():
                 mic.flush()
                 before = mic.frames_read
+                self.events.emit(Listen(expect="start"))
                 answer = self.recognizer.listen(mic, "start", self.options.listen_seconds,
                                                 plans=plans, stop=self.stop)
+                if answer.text or answer.understood:
+                    self.events.emit(Heard(kind=answer.kind, value=answer.value,
+                                           text=answer.text, confidence=answer.confidence))
                 if answer.kind == "start":
                     return answer
                 if answer.kind == "command" and answer.value == "stop":
