@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,8 @@ from coach.settings import SpeechSettings
 
 log = logging.getLogger(__name__)
 
+#: Bytes of rendered speech kept in memory (about 45 s at 44.1 kHz).
+MEMORY_CACHE_BYTES = 8 * 1024 * 1024
 #: Seconds to wait for espeak-ng to finish one utterance.
 SYNTH_TIMEOUT = 30.0
 INSTALL_ESPEAK = "sudo apt-get install espeak-ng (./scripts/run.sh does it for you)"
@@ -41,7 +44,8 @@ class Voice:
         self.settings = settings
         self.output_rate = output_rate
         self.cache_dir = cache_dir
-        self._memory: dict[str, np.ndarray] = {}
+        self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._memory_bytes = 0
         self._engine = None
         self._voice_id: str | None = None
         self._lock = threading.Lock()
@@ -101,20 +105,30 @@ class Voice:
         key = self.key(text)
         cached = self._memory.get(key)
         if cached is not None:
+            self._memory.move_to_end(key)
             return cached
         path = self._disk_path(key)
         if path is not None and path.exists():
             try:
                 samples = np.load(path)
-                self._memory[key] = samples
+                self._remember(key, samples)
                 return samples
             except (OSError, ValueError):
                 log.debug("speech cache entry %s unreadable; rendering again", path)
         samples = self._synthesise(text)
-        self._memory[key] = samples
+        self._remember(key, samples)
         if path is not None:
             self._store(path, samples)
         return samples
+
+    def _remember(self, key: str, samples: np.ndarray) -> None:
+        """Keep recent lines in memory, the oldest dropped past MEMORY_CACHE_BYTES (the disk
+        cache still has them): a long session on a Pi stays small."""
+        self._memory[key] = samples
+        self._memory_bytes += samples.nbytes
+        while self._memory_bytes > MEMORY_CACHE_BYTES and len(self._memory) > 1:
+            _, dropped = self._memory.popitem(last=False)
+            self._memory_bytes -= dropped.nbytes
 
     def _synthesise(self, text: str) -> np.ndarray:
         with self._lock:

