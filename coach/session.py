@@ -574,7 +574,9 @@ class Session:
                 name = self.library.exercise(plan.exercises[index].id).name
                 self.say(f"Welcome back. We carry on with set {number} of the {name}.")
         else:
-            self.say(f"{plan.name}. {len(plan.exercises)} exercises, {plan.total_sets} sets. "
+            exercises, sets = len(plan.exercises), plan.total_sets
+            self.say(f"{plan.name}. {exercises} exercise{'s' * (exercises != 1)}, "
+                     f"{sets} set{'s' * (sets != 1)}. "
                      "Say pause, repeat, skip or stop at any time.")
         while self.progress.exercise_index < len(plan.exercises):
             index, number = self.progress.exercise_index, self.progress.set_number
