@@ -118,6 +118,10 @@ def live_table(data_dir: Path, folder: Path, minutes_list: list[int], card_dir: 
     try:
         for minutes in minutes_list:
             print(f"playing a {minutes}-minute scan on the virtual card", file=sys.stderr)
+            offline = folder / f"offline-{minutes}.wav"
+            subprocess.run([sys.executable, "-m", "coach", "--data-dir", str(data_dir), "scan",
+                            "--minutes", str(minutes), "--out", str(offline)],
+                           capture_output=True, check=True, cwd=ROOT)
             path = folder / f"live-{minutes}.wav"
             with card.record(path):
                 result = subprocess.run(
@@ -127,15 +131,29 @@ def live_table(data_dir: Path, folder: Path, minutes_list: list[int], card_dir: 
             if result.returncode != 0:
                 raise SystemExit(result.stderr)
             summary = json.loads(result.stdout.strip().splitlines()[-1])
-            samples, rate = read_wav(path)
-            span = analysis.active_span(samples, rate, threshold=0.002, frame_seconds=0.005)
+            live, rate = read_wav(path)
+            planned, _ = read_wav(offline)
+            span = analysis.active_span(live, rate, threshold=0.002, frame_seconds=0.01)
+            planned_span = analysis.active_span(planned, rate, threshold=0.002,
+                                                frame_seconds=0.01)
             heard = span[1] - span[0]
-            rows.append([minutes, f"{summary['played_seconds']:.3f}", f"{heard:.3f}",
-                         f"{(heard - minutes * 60) / (minutes * 60) * 100:+.3f}%"])
+            gap = int(0.5 * rate)
+            heard_onsets = analysis.onsets(live, 0.02, min_gap=gap)
+            planned_onsets = analysis.onsets(planned, 0.02, min_gap=gap)
+            deviation = max(abs((h - heard_onsets[0]) - (p - planned_onsets[0]))
+                            for h, p in zip(heard_onsets, planned_onsets, strict=False))
+            underruns = result.stderr.count("underrun occurred")
+            rows.append([minutes, f"{summary['played_seconds']:.3f}",
+                         f"{planned_span[1] - planned_span[0]:.2f}", f"{heard:.2f}",
+                         f"{(heard - minutes * 60) / (minutes * 60) * 100:+.3f}%",
+                         f"{len(heard_onsets)}/{len(planned_onsets)}",
+                         f"{deviation / rate * 1000:.1f}", underruns])
     finally:
         card.stop()
-    table("(c) played on the virtual card, recorded from coach_out.monitor",
-          ["min", "speaker clock s", "heard s (chime to chime)", "error"], rows)
+    table("(c) played on the virtual card, recorded from coach_out.monitor, against the same "
+          "scan rendered offline",
+          ["min", "speaker clock s", "offline WAV: chime to chime s", "heard: chime to chime s",
+           "error", "onsets heard/planned", "max onset offset ms", "ALSA underruns"], rows)
 
 
 def main() -> int:
