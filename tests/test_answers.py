@@ -41,7 +41,8 @@ def test_every_number_round_trips():
 @pytest.mark.parametrize("text,value", [
     ("yes, felt it", True), ("yeah", True), ("yep", True), ("I felt it", True),
     ("no", False), ("nope", False), ("not really", False), ("I didn't feel it", False),
-    ("didnt feel it", False), ("nah", False),
+    ("didnt feel it", False), ("nah", False), ("no, not really", False), ("no not at all", False),
+    ("yes, a bit", True), ("yeah definitely", True), ("yes I did", True),
 ])
 def test_felt_variants(text, value):
     assert (parse(text, "felt").kind, parse(text, "felt").value) == ("felt", value)

@@ -172,11 +172,12 @@ RULES: dict[str, str] = {
     "tens": " | ".join(TENS),
     "number": "zero | <units> | <teens> | <tens> [<units>] | (one | a) hundred",
     "reps": "[i did | did | i got | got | i managed | that was] <number> [reps | times]",
-    "yes": "yes | yeah | yep | yup | sure | definitely | a bit | a little | i did"
-           " | [yes | yeah] [i] felt it | i could feel it | [yes | yeah] [i] did",
-    "no": "no | nope | nah | not really | not at all | no i did not | no i didn't"
-          " | [no] [i] didn't feel it | [no] [i] did not feel it | [no] i couldn't feel it"
-          " | [i felt] nothing",
+    "yes": "yes | yeah | yep | yup | sure"
+           " | [yes | yeah] (definitely | a bit | a little | i did | [i] felt it"
+           " | i could feel it)",
+    "no": "no | nope | nah | no i did not | no i didn't | [i felt] nothing"
+          " | [no] (not really | not at all | [i] didn't feel it"
+          " | [i] did not feel it | i couldn't feel it)",
     "region": "",  # filled in below from REGIONS
     "where": "[in] [my | the] <region> | [mostly] [in] [my | the] <region>",
     "nowhere": "nowhere | nothing | no | nope | [i] didn't feel it | not really | none",
