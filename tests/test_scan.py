@@ -457,7 +457,7 @@ def test_typed_and_scripted_answers(tmp_path):
     assert typed.available and not typed.exhausted
     assert typed.ask("feeling", 1).value == "calm"
     assert typed.ask("feeling", 1) is None and not typed.available and typed.exhausted
-    script = write_answers(tmp_path, "@2.5 pause", "@1 go on", "fine", "no")
+    script = write_answers(tmp_path, "@2.5 pause", "@1 carry on", "fine", "no")
     scripted = ScriptedAnswers(script)
     assert scripted.command(0.5) is None
     assert scripted.command(1.0).value == "resume" and scripted.command(2.4) is None
