@@ -330,11 +330,12 @@ class Store:
         return [(float(r["load"]), int(r["reps"])) for r in rows]
 
     def sore_today(self, now: dt.datetime | None = None) -> str | None:
-        """The sore region of today's latest body scan (local day), or None."""
+        """The sore region of today's latest pre-workout scan (local day; the only style that
+        asks "Anything sore?"), or None: a full scan done afterwards does not hide it."""
         moment = (now or dt.datetime.now().astimezone()).astimezone()
         midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
         since = midnight.astimezone(dt.UTC).isoformat(timespec="milliseconds")
-        rows = self.query("SELECT sore FROM scans WHERE started >= ? "
+        rows = self.query("SELECT sore FROM scans WHERE started >= ? AND style = 'pre-workout' "
                           "ORDER BY started DESC, id DESC LIMIT 1", (since,))
         if not rows or not rows[0]["sore"]:
             return None

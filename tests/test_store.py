@@ -92,10 +92,10 @@ def test_recent_sets_feed_the_one_rep_max(store):
     assert store.recent_sets("biceps_curl", "kg") == [(10.0, 12)]
 
 
-def _scan(store, started, sore):
+def _scan(store, started, sore, style="pre-workout"):
     with store.transaction() as db:
         db.execute("INSERT INTO scans (uid, style, minutes, started, status, sore) "
-                   "VALUES (?, 'pre-workout', 5, ?, 'completed', ?)", (new_uid(), started, sore))
+                   "VALUES (?, ?, 5, ?, 'completed', ?)", (new_uid(), style, started, sore))
 
 
 def test_the_sore_region_of_todays_latest_scan(store):
@@ -105,6 +105,10 @@ def test_the_sore_region_of_todays_latest_scan(store):
     assert store.sore_today(now) is None
     midnight = now.replace(hour=0, minute=0, second=1, microsecond=0)
     _scan(store, midnight.astimezone(dt.UTC).isoformat(), "lower back")
+    assert store.sore_today(now) == "lower back"
+    # a full scan afterwards never asks about soreness, so it does not hide it
+    later = now.replace(hour=0, minute=0, second=2, microsecond=0)
+    _scan(store, later.astimezone(dt.UTC).isoformat(), None, style="full")
     assert store.sore_today(now) == "lower back"
 
 
