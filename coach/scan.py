@@ -26,7 +26,6 @@ import logging
 import queue
 import sys
 import threading
-import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,6 @@ from coach import events as ev
 from coach import sounds
 from coach.audio.engine import OfflineSpeaker, Sound
 from coach.audio.speech import Voice
-from coach.audio.wavio import to_int16
 from coach.core import scan as core
 from coach.core.answers import Answer, parse
 from coach.errors import CoachError, DeviceError
@@ -459,47 +457,6 @@ class ScanPlayer:
         return True
 
 
-class BlockRenderer(OfflineSpeaker):
-    """The offline speaker, writing its WAV ten seconds at a time.
-
-    ``OfflineSpeaker.save`` mixes the whole track in memory first: about 1 GB for a
-    30-minute scan, too much for a Raspberry Pi. The schedule is the same.
-    """
-
-    def __init__(self, rate: int) -> None:
-        super().__init__(rate)
-        self.placed: list[Sound] = []
-
-    def play(self, samples, at=None, gain=1.0, label="") -> Sound:
-        sound = super().play(samples, at, gain, label)
-        self.placed.append(sound)
-        return sound
-
-    def save(self, path, block_seconds: float = 10.0) -> float:
-        live = sorted((s for s in self.placed if not s.cancelled and len(s.samples)),
-                      key=lambda s: s.start)
-        length = max([self.now(), *[s.end for s in live]])
-        block = int(block_seconds * self.rate)
-        with wave.open(str(path), "wb") as handle:
-            handle.setnchannels(1)
-            handle.setsampwidth(2)
-            handle.setframerate(self.rate)
-            first = 0
-            for lo in range(0, length, block):
-                hi = min(lo + block, length)
-                mix = np.zeros(hi - lo, np.float32)
-                while first < len(live) and live[first].end <= lo:
-                    first += 1
-                for sound in live[first:]:
-                    if sound.start >= hi:
-                        break
-                    a, b = max(sound.start, lo), min(sound.end, hi)
-                    if a < b:
-                        mix[a - lo:b - lo] += sound.samples[a - sound.start:b - sound.start]
-                handle.writeframes(to_int16(mix).tobytes())
-        return length / self.rate
-
-
 # -- the history ---------------------------------------------------------------------------
 def start_record(store: Store, style: str, minutes: float, focus: Sequence[str]) -> int:
     with store.transaction() as db:
@@ -774,7 +731,7 @@ def render_scan(settings: Settings, request: ScanRequest, out: Path,
     Without ``answers`` there is no check-in and nothing is stored; with a script of
     answers the check-in is rendered too and the scan is stored.
     """
-    speaker = BlockRenderer(settings.audio.output_rate)
+    speaker = OfflineSpeaker(settings.audio.output_rate)
     scripted = answers is not None
     request = ScanRequest(request.style, request.minutes, request.focus, request.plan,
                           request.breath, checkin=request.checkin and scripted)

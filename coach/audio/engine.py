@@ -18,12 +18,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import wave
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from coach.audio import devices
-from coach.audio.wavio import StreamResampler, write_wav
+from coach.audio.wavio import StreamResampler, to_int16
 from coach.errors import DeviceError
 from coach.settings import AudioSettings
 
@@ -236,11 +237,31 @@ class OfflineSpeaker(_Mixer):
                                                                      length - sound.start))]
         return out
 
-    def save(self, path) -> float:
-        """Write the mix to ``path``; returns its duration in seconds."""
-        mix = self.render()
-        write_wav(path, mix, self.rate)
-        return len(mix) / self.rate
+    def save(self, path, block_seconds: float = 10.0) -> float:
+        """Write the mix to ``path`` ``block_seconds`` at a time (a 30-minute scan needs a
+        few MB, not a GB); returns its duration in seconds."""
+        live = sorted((s for s in self._kept if not s.cancelled and len(s.samples)),
+                      key=lambda s: s.start)
+        length = max([self._cursor, *[s.end for s in live]])
+        block = max(1, int(block_seconds * self.rate))
+        with wave.open(str(path), "wb") as handle:
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(self.rate)
+            first = 0
+            for lo in range(0, length, block):
+                hi = min(lo + block, length)
+                mix = np.zeros(hi - lo, np.float32)
+                while first < len(live) and live[first].end <= lo:
+                    first += 1
+                for sound in live[first:]:
+                    if sound.start >= hi:
+                        break
+                    a, b = max(sound.start, lo), min(sound.end, hi)
+                    if a < b:
+                        mix[a - lo:b - lo] += sound.samples[a - sound.start:b - sound.start]
+                handle.writeframes(to_int16(mix).tobytes())
+        return length / self.rate
 
     def close(self) -> None:
         pass
