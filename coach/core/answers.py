@@ -469,6 +469,34 @@ def is_complete(text: str, expect: str, plans: Sequence[str] = ()) -> bool:
     return _prefixes(expect, tuple(plans)).get(words, 0) <= 1
 
 
+def is_settled(text: str, expect: str, plans: Sequence[str] = ()) -> bool:
+    """True when ``text`` is a whole answer and every allowed phrase that extends it means
+    the same thing: "twelve" (only "twelve reps" extends it) and "yes" ("yes, felt it")
+    are settled, "twenty" ("twenty one") is not. A listener may stop after a short pause
+    on a settled answer: saying the rest would not change what is logged."""
+    words = _typed_forms([t for t in tokenize(text) if t not in _NOISE_WORDS])
+    return _settled(words, check_expect(expect), tuple(plans))
+
+
+@lru_cache(maxsize=512)
+def _settled(words: tuple[str, ...], expect: str, plans: tuple[str, ...]) -> bool:
+    language = _language(expect, plans)
+    if words not in language:
+        return False
+    if _prefixes(expect, plans).get(words, 0) <= 1:
+        return True
+    meaning = parse(" ".join(words), expect, plans)
+    if not meaning.understood:
+        return False
+    size = len(words)
+    for longer in language:
+        if len(longer) > size and longer[:size] == words:
+            other = parse(" ".join(longer), expect, plans)
+            if (other.kind, other.value) != (meaning.kind, meaning.value):
+                return False
+    return True
+
+
 @lru_cache(maxsize=64)
 def _prefixes(expect: str, plans: tuple[str, ...]) -> dict[tuple[str, ...], int]:
     """Word prefix -> how many phrases start with it (itself included)."""

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.core.answers import Answer, check_expect, is_complete, unknown
+from coach.core.answers import Answer, check_expect, is_settled, unknown
 from coach.errors import CoachError
 from coach.hearing.endpoint import RATE, Endpointer, EndpointSettings
 from coach.settings import Paths
@@ -116,6 +116,7 @@ class Recognizer:
         heard = 0
         wall_limit = time.monotonic() + timeout + 2.0  # a microphone that delivers nothing
         tried_at: int | None = None
+        early: Answer | None = None
         while True:
             if stop is not None and stop.is_set():
                 return unknown(reason="stopped")
@@ -136,17 +137,21 @@ class Recognizer:
                     and not endpointer.over(False)):
                 tried_at = endpointer.last_loud
                 answer = self.decode(endpointer.utterance(), expect, plans)
-                if answer.understood and is_complete(answer.text, expect, plans):
+                early = answer
+                # settled: the rest of any phrase it could grow into would not change it
+                if answer.understood and is_settled(answer.text, expect, plans):
                     answer.details["endpoint"] = "complete"
                     return answer
             if endpointer.over(False):
-                answer = self.decode(endpointer.utterance(), expect, plans)
+                # nothing loud since the early decode: its answer stands, no second decode
+                answer = early if (early is not None and tried_at == endpointer.last_loud) \
+                    else self.decode(endpointer.utterance(), expect, plans)
                 answer.details["endpoint"] = "silence"
                 if answer.understood or answer.text or heard >= limit:
                     return answer
                 # a cough or a clank: forget it and keep listening
                 endpointer = Endpointer(self.endpoint)
-                tried_at = None
+                tried_at, early = None, None
 
     def close(self) -> None:
         pass
