@@ -61,6 +61,18 @@ def list_devices() -> list[Device]:
     ]
 
 
+def sound_hardware_present() -> bool:
+    """False when Linux reports no sound card at all and no sound server was named: a
+    sound server may still offer a "dummy output" there, which nobody would hear."""
+    import os
+    from pathlib import Path
+
+    cards = Path("/proc/asound/cards")
+    if os.environ.get("PULSE_SERVER") or not cards.exists():
+        return True
+    return "no soundcards" not in cards.read_text(errors="replace")
+
+
 def describe(devices: list[Device]) -> str:
     return "\n".join(d.line() for d in devices) or "  (no sound devices found)"
 

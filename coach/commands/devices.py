@@ -16,6 +16,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args, settings: Settings) -> int:
+    if args.check and not devices.sound_hardware_present():
+        return 1
     found = devices.list_devices()
     if args.check:
         if not any(d.outputs for d in found):
