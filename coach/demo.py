@@ -45,10 +45,12 @@ class Line:
 
 #: What the athlete says, in order. Each line waits for a question of its kind; at a
 #: question of another kind (e.g. "Ready?", which listens for commands) it stays quiet.
+#: Commands work at every question: "pause" answers "How many reps?", and "resume" the
+#: paused coach's listening.
 SCRIPT: tuple[Line, ...] = (
     Line("reps", "I did ten"),
     Line("felt", "yes, felt it"),
-    Line("command", "pause"),
+    Line("reps", "pause"),
     Line("command", "resume"),
     Line("reps", "purple elephant"),  # not an answer: the coach asks again
     Line("reps", "twelve"),
@@ -60,7 +62,7 @@ SCRIPT: tuple[Line, ...] = (
 )
 
 DEMO_SETTINGS = SessionSettings(
-    rest_scale=0.15, min_rest=3.0, max_reps=2, ready_seconds=1.5, answer_seconds=6.0,
+    rest_scale=0.15, min_rest=3.0, max_reps=2, ready_seconds=1.0, answer_seconds=5.0,
     warmup=False, countdown_seconds=3.0, seed=7, summary=True,
 )
 
@@ -87,6 +89,7 @@ class Athlete:
         self.say_line = say_line
         self.spoken = 0
         self._last: Line | None = None
+        self.paused = False
         self._jobs: deque[str] = deque()
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -103,14 +106,23 @@ class Athlete:
         """The coach opened the microphone for an answer of ``expect``: say the next line
         if it answers that; asked the same question again, say the last answer again
         (as a person would when the coach did not catch it)."""
+        if expect == "command" and not self.paused:
+            return  # "Ready?": the athlete just gets ready
         if self.script and self.script[0].expect == expect:
             self._last = self.script.popleft()
             self._jobs.append(self._last.text)
-        elif self._last is not None and self._last.expect == expect != "command":
+        elif self._last is not None and self._last.expect == expect:
             self._jobs.append(self._last.text)
         else:
             return
         self._wake.set()
+
+    def on_say(self, text: str) -> None:
+        """Follow what the coach says: whether it is paused."""
+        if text.startswith("Paused"):
+            self.paused = True
+        elif text.startswith("Resuming"):
+            self.paused = False
 
     def _run(self) -> None:
         while not self._stopped.is_set():
@@ -202,6 +214,8 @@ def run_demo(settings: Settings, out: Path, plan: str | None = None,
         athlete = Athlete(card, athlete_voice, script, Path(folder),
                           lambda text: printer.line("athlete", text))
         events.subscribe(printer.on_event)
+        events.subscribe(lambda event, t: athlete.on_say(event.text)
+                         if event.TYPE == SAY else None)
         events.subscribe(lambda event, t: athlete.on_listen(event.expect)
                          if event.TYPE == LISTEN else None)
         recording = card.record(out)
