@@ -4,8 +4,8 @@ The coach asks short questions; each has an *expect* value that says which answe
 make sense. The same description serves three purposes:
 
 - ``phrases(expect, plans)``: every phrase a recognizer grammar should allow (Vosk
-  takes the list as is; PocketSphinx gets ``jsgf(expect, plans)``, the same
-  language written as a compact JSGF grammar);
+  takes the list as is; PocketSphinx gets it as a word graph, see
+  ``coach.hearing.grammar``; ``jsgf(expect, plans)`` writes the same language as JSGF);
 - ``parse(text, expect, plans)``: the words heard (or typed) -> a typed ``Answer``;
 - ``REGIONS`` / ``normalise_region``: one canonical name per body region.
 
