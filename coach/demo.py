@@ -37,29 +37,27 @@ ATHLETE_DELAY = 0.4
 
 
 @dataclass(frozen=True)
-class Line:
-    expect: str
-    """The question kind this line answers: reps | felt | command."""
-    text: str
+class SetAnswers:
+    """What the athlete says about one set."""
+
+    reps: str
+    """The answer to "How many reps?"."""
+    felt: str
+    """The answer to "Did you feel it?"."""
+    first: tuple[str, ...] = ()
+    """Said, one each, at the first "How many reps?" questions of this set, before the
+    count: a command ("pause") or something that is not an answer."""
 
 
-#: What the athlete says, in order. Each line waits for a question of its kind; at a
-#: question of another kind (e.g. "Ready?", which listens for commands) it stays quiet.
-#: Commands work at every question: "pause" answers "How many reps?", and "resume" the
-#: paused coach's listening.
-SCRIPT: tuple[Line, ...] = (
-    Line("reps", "I did ten"),
-    Line("felt", "yes, felt it"),
-    Line("reps", "pause"),
-    Line("command", "resume"),
-    Line("reps", "purple elephant"),  # not an answer: the coach asks again
-    Line("reps", "twelve"),
-    Line("felt", "in my shoulders"),
-    Line("reps", "eight"),
-    Line("felt", "no, not really"),
-    Line("reps", "ten"),
-    Line("felt", "yes"),
+#: What the athlete says, set by set. Asked again, a person says the same again.
+SCRIPT: tuple[SetAnswers, ...] = (
+    SetAnswers("I did ten", "yes, felt it"),
+    SetAnswers("twelve", "in my shoulders", first=("pause",)),
+    SetAnswers("eight", "no, not really", first=("purple elephant",)),
+    SetAnswers("ten", "yes"),
 )
+RESUME = "resume"
+PAUSE = "pause"
 
 DEMO_SETTINGS = SessionSettings(
     rest_scale=0.15, min_rest=3.0, max_reps=2, ready_seconds=1.0, answer_seconds=5.0,
@@ -78,22 +76,30 @@ class DemoResult:
 
 
 class Athlete:
-    """Answers the coach's questions by voice, through the virtual microphone."""
+    """Answers the coach's questions by voice, through the virtual microphone.
 
-    def __init__(self, card: VirtualCard, voice: Voice, script: tuple[Line, ...],
+    It follows the coach's events: which set is being asked about (one per ``set``
+    event), whether the coach is paused, and which question the microphone opened for.
+    """
+
+    def __init__(self, card: VirtualCard, voice: Voice, script: tuple[SetAnswers, ...],
                  folder: Path, say_line) -> None:
         self.card = card
         self.voice = voice
-        self.script = deque(script)
+        self.script = script
         self.folder = folder
         self.say_line = say_line
         self.spoken = 0
-        self._last: Line | None = None
+        self.sets_done = 0
         self.paused = False
+        self._said_first: dict[int, int] = {}
+        self._tries: dict[tuple[int, int], int] = {}
+        self._paused_in_set: int | None = None
         self._jobs: deque[str] = deque()
         self._wake = threading.Event()
         self._stopped = threading.Event()
-        self._files = {line.text: self._render(i, line.text) for i, line in enumerate(script)}
+        texts = {RESUME, *(t for a in script for t in (a.reps, a.felt, *a.first))}
+        self._files = {text: self._render(i, text) for i, text in enumerate(sorted(texts))}
         self._thread = threading.Thread(target=self._run, name="athlete", daemon=True)
         self._thread.start()
 
@@ -102,27 +108,46 @@ class Athlete:
         write_wav(path, self.voice.render(text), self.voice.output_rate)
         return path
 
-    def on_listen(self, expect: str) -> None:
-        """The coach opened the microphone for an answer of ``expect``: say the next line
-        if it answers that; asked the same question again, say the last answer again
-        (as a person would when the coach did not catch it)."""
-        if expect == "command" and not self.paused:
-            return  # "Ready?": the athlete just gets ready
-        if self.script and self.script[0].expect == expect:
-            self._last = self.script.popleft()
-            self._jobs.append(self._last.text)
-        elif self._last is not None and self._last.expect == expect:
-            self._jobs.append(self._last.text)
-        else:
-            return
-        self._wake.set()
+    @property
+    def left(self) -> int:
+        return max(0, len(self.script) - self.sets_done)
 
-    def on_say(self, text: str) -> None:
-        """Follow what the coach says: whether it is paused."""
-        if text.startswith("Paused"):
-            self.paused = True
-        elif text.startswith("Resuming"):
-            self.paused = False
+    def answer_for(self, expect: str) -> str | None:
+        """What to say when the coach listens for ``expect``."""
+        if expect == "command":
+            return RESUME if self.paused else None  # "Ready?": just get ready
+        if self.sets_done >= len(self.script):
+            return None
+        plan = self.script[self.sets_done]
+        if expect == "reps":
+            said = self._said_first.get(self.sets_done, 0)
+            if said < len(plan.first):
+                line = plan.first[said]
+                tries = self._tries.get((self.sets_done, said), 0) + 1
+                self._tries[(self.sets_done, said)] = tries
+                # "pause" is said again until the coach pauses (at most three times)
+                if line != PAUSE or self._paused_in_set == self.sets_done or tries >= 3:
+                    self._said_first[self.sets_done] = said + 1
+                return line
+            return plan.reps
+        if expect == "felt":
+            return plan.felt
+        return None
+
+    def on_event(self, event) -> None:
+        if event.TYPE == SAY:
+            if event.text.startswith("Paused"):
+                self.paused = True
+                self._paused_in_set = self.sets_done
+            elif event.text.startswith("Resuming"):
+                self.paused = False
+        elif event.TYPE == SET:
+            self.sets_done += 1
+        elif event.TYPE == LISTEN:
+            text = self.answer_for(event.expect)
+            if text is not None:
+                self._jobs.append(text)
+                self._wake.set()
 
     def _run(self) -> None:
         while not self._stopped.is_set():
@@ -184,7 +209,7 @@ def _point_portaudio_at(card: VirtualCard) -> None:
 
 def run_demo(settings: Settings, out: Path, plan: str | None = None,
              transcript: IO[str] | None = None, events_path: str | None = None,
-             script: tuple[Line, ...] = SCRIPT) -> DemoResult:
+             script: tuple[SetAnswers, ...] = SCRIPT) -> DemoResult:
     """Run the demo session; returns what happened. ``out`` receives the coach's audio."""
     from coach.session_run import run_session
 
@@ -214,10 +239,7 @@ def run_demo(settings: Settings, out: Path, plan: str | None = None,
         athlete = Athlete(card, athlete_voice, script, Path(folder),
                           lambda text: printer.line("athlete", text))
         events.subscribe(printer.on_event)
-        events.subscribe(lambda event, t: athlete.on_say(event.text)
-                         if event.TYPE == SAY else None)
-        events.subscribe(lambda event, t: athlete.on_listen(event.expect)
-                         if event.TYPE == LISTEN else None)
+        events.subscribe(lambda event, t: athlete.on_event(event))
         recording = card.record(out)
         try:
             result = run_session(demo_settings, DEMO_SETTINGS, plan=plan_spec, events=events)
@@ -228,7 +250,7 @@ def run_demo(settings: Settings, out: Path, plan: str | None = None,
     printer.line("demo", f"{result.status}: {result.sets_saved} sets saved in {seconds:.0f} s; "
                          f"everything the coach said is in {out}")
     return DemoResult(result.status, seconds, result.sets_saved, out, athlete.spoken,
-                      len(athlete.script))
+                      athlete.left)
 
 
 def _shortened_plan(name: str, settings: Settings, folder: Path) -> Path:
