@@ -121,12 +121,16 @@ class Athlete:
         plan = self.script[self.sets_done]
         if expect == "reps":
             said = self._said_first.get(self.sets_done, 0)
+            if said < len(plan.first) and plan.first[said] == PAUSE \
+                    and self._paused_in_set == self.sets_done:
+                said += 1  # the coach paused and resumed: on with the set
+                self._said_first[self.sets_done] = said
             if said < len(plan.first):
                 line = plan.first[said]
                 tries = self._tries.get((self.sets_done, said), 0) + 1
                 self._tries[(self.sets_done, said)] = tries
                 # "pause" is said again until the coach pauses (at most three times)
-                if line != PAUSE or self._paused_in_set == self.sets_done or tries >= 3:
+                if line != PAUSE or tries >= 3:
                     self._said_first[self.sets_done] = said + 1
                 return line
             return plan.reps
