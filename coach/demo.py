@@ -31,7 +31,7 @@ from coach.settings import Paths, Settings, SpeechSettings
 log = logging.getLogger(__name__)
 
 DEMO_PLAN = "demo"
-ATHLETE_VOICE = "en-gb"
+ATHLETE_VOICE = "en-us"
 #: Seconds the athlete waits after the microphone opens, like a person drawing breath.
 ATHLETE_DELAY = 0.4
 
@@ -233,7 +233,7 @@ def run_demo(settings: Settings, out: Path, plan: str | None = None,
     if plan:
         plan_spec = str(_shortened_plan(plan, settings, demo_dir))
     printer = Transcript(transcript)
-    athlete_voice = Voice(SpeechSettings(voice=ATHLETE_VOICE, rate=165),
+    athlete_voice = Voice(SpeechSettings(voice=ATHLETE_VOICE, rate=150),
                           settings.audio.output_rate, settings.paths.speech_cache)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="coach-demo-") as folder, \
