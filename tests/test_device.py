@@ -32,18 +32,24 @@ rest = 20
 """
 
 
+#: Asked again, a person says it again, a little differently: another voice each time.
+VOICES = (("en-us", 150), ("en-us+m3", 170), ("en-gb", 150), ("en-us", 130))
+
+
 class Athlete:
     """Speaks synthesised answers into the coach's microphone."""
 
     def __init__(self, card: VirtualCard, folder: Path) -> None:
         self.card = card
         self.folder = folder
-        self.voice = Voice(SpeechSettings(voice="en-gb", rate=160), 16_000)
+        self.voices = [Voice(SpeechSettings(voice=v, rate=r), 16_000) for v, r in VOICES]
 
-    def say(self, text: str) -> None:
-        path = self.folder / (text.replace(" ", "_").replace("'", "") + ".wav")
+    def say(self, text: str, attempt: int = 0) -> None:
+        voice = self.voices[attempt % len(self.voices)]
+        name = text.replace(" ", "_").replace("'", "")
+        path = self.folder / f"{name}-{attempt % len(self.voices)}.wav"
         if not path.exists():
-            write_wav(path, self.voice.render(text), 16_000)
+            write_wav(path, voice.render(text), 16_000)
         self.card.play_into(path)
 
 
@@ -100,9 +106,9 @@ def answer(device: DeviceRun, athlete: Athlete, expect: str, text: str,
            tries: int = 3) -> dict:
     """Wait for a question of ``expect``, speak ``text``; asked again, say it again (as a
     person would). Returns the understood ``heard`` event."""
-    for _ in range(tries):
+    for attempt in range(tries):
         device.wait_for(listen(expect), 90)
-        athlete.say(text)
+        athlete.say(text, attempt)
         heard = device.wait_for(lambda e: e["type"] == "heard", 30)
         if heard["kind"] != "unknown":
             return heard
@@ -131,13 +137,19 @@ def test_start_workout_by_voice_answer_a_set_then_stop(own_card, tmp_path):
         device.wait_for(state("WAITING"))
         assert answer(device, athlete, "start", "start workout")["kind"] == "start"
         device.wait_for(state("RUNNING"), 30)
-        assert answer(device, athlete, "reps", "ten")["value"] == 10
+        assert answer(device, athlete, "reps", "twelve")["value"] == 12
         assert answer(device, athlete, "felt", "yes")["value"] is True
         logged = device.wait_for(lambda e: e["type"] == "set", 30)
         assert (logged["exercise"], logged["reps"], logged["felt"], logged["load"]) == \
-            ("biceps_curl", 10, True, 10.0)
-        heard = answer(device, athlete, "reps", "stop")  # set 2: stop instead of a count
-        assert (heard["kind"], heard["value"]) == ("command", "stop")
+            ("biceps_curl", 12, True, 10.0)
+        # set 2: "stop" instead of a count, said again at each question until it is heard
+        for attempt in range(8):
+            device.wait_for(lambda e: e["type"] == "listen", 90)
+            athlete.say("stop", attempt)
+            heard = device.wait_for(lambda e: e["type"] == "heard", 30)
+            if heard["kind"] != "unknown":
+                break
+        assert (heard["kind"], heard["value"]) == ("command", "stop"), device.events()[-8:]
         end = device.wait_for(lambda e: e["type"] == "end", 30)
         assert end["status"] == "stopped"
         assert device.process.wait(timeout=30) == 0
