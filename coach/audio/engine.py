@@ -104,6 +104,15 @@ class _Mixer:
             self._sounds = live
 
 
+def _close_stream(stream) -> None:
+    """Stop and close a PortAudio stream (None: nothing to do)."""
+    if stream is not None:
+        try:
+            stream.stop()
+        finally:
+            stream.close()
+
+
 class Speaker(_Mixer):
     """One continuous PortAudio output stream; sounds are mixed in by sample position."""
 
@@ -180,14 +189,12 @@ class Speaker(_Mixer):
         return self.wait_until(sound.end, timeout)
 
     def close(self) -> None:
-        if self._stream is not None:
-            try:
-                self._stream.stop()
-                self._stream.close()
-            finally:
-                self._stream = None
-                with self._clock:
-                    self._clock.notify_all()
+        try:
+            _close_stream(self._stream)
+        finally:
+            self._stream = None
+            with self._clock:
+                self._clock.notify_all()
 
     def __enter__(self) -> Speaker:
         return self.start() if self._stream is None else self
@@ -349,12 +356,10 @@ class Microphone:
                 return dropped
 
     def close(self) -> None:
-        if self._stream is not None:
-            try:
-                self._stream.stop()
-                self._stream.close()
-            finally:
-                self._stream = None
+        try:
+            _close_stream(self._stream)
+        finally:
+            self._stream = None
 
     def __enter__(self) -> Microphone:
         return self.start() if self._stream is None else self
