@@ -30,12 +30,13 @@ from __future__ import annotations
 import logging
 import math
 import os
+import tempfile
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-from coach.core.answers import Answer, parse, phrases, unknown
+from coach.core.answers import EXPECTS, Answer, parse, phrases, unknown, vocabulary
 from coach.errors import MissingPart
 from coach.hearing import Recognizer
 from coach.hearing.denoise import subtract_noise
@@ -109,19 +110,40 @@ class PocketSphinxRecognizer(Recognizer):
         if not os.path.isdir(os.path.join(model, "en-us", "en-us")):
             raise MissingPart(f"the PocketSphinx en-us model is missing from {model}",
                               "pip install --force-reinstall pocketsphinx")
-        # bestpath (lattice rescoring) loses 5-25 points on short answers: off.
-        self._decoder = ps.Decoder(lm=None, samprate=16000, loglevel="FATAL", bestpath=False)
+        self._dictionary = os.path.join(model, "en-us", "cmudict-en-us.dict")
+        # The decoders load only the words the questions use, not the 130,000-word
+        # dictionary: that dictionary costs about 21 MB per decoder (docs/notes/hearing.md).
+        words = {w for expect in EXPECTS for w in vocabulary(expect)}
+        lexicon = {**EXTRA_PRONUNCIATIONS, **lexicon_entries(self._dictionary, words)}
+        with tempfile.NamedTemporaryFile("w", suffix=".dict", delete=False) as small:
+            small.writelines(f"{w} {phones}\n" for w, phones in sorted(lexicon.items()))
+        try:
+            # bestpath (lattice rescoring) loses 5-25 points on short answers: off.
+            self._decoder = ps.Decoder(lm=None, dict=small.name, samprate=16000,
+                                       loglevel="FATAL", bestpath=False)
+            self._second = ps.Decoder(lm=None, dict=small.name, samprate=16000,
+                                      loglevel="FATAL", bestpath=False)
+        finally:
+            os.unlink(small.name)
         self._decoder.config["remove_noise"] = False
         self._decoder.reinit_feat()
-        self._second = ps.Decoder(lm=None, samprate=16000, loglevel="FATAL", bestpath=False)
-        for decoder in (self._decoder, self._second):
-            for word, phones in EXTRA_PRONUNCIATIONS.items():
-                if decoder.lookup_word(word) is None:
-                    decoder.add_word(word, phones, False)
         self._decoder.add_allphone_file("phones", os.path.join(model, "en-us",
                                                                "en-us-phone.lm.bin"))
         self._searches: dict[tuple[str, tuple[str, ...]], str] = {}
         self._lock = threading.Lock()
+
+    def _learn_words(self, words) -> None:
+        """Add words of a plan's name that the small lexicon lacks, from the full one."""
+        missing = {w for w in words if self._decoder.lookup_word(w) is None}
+        if not missing:
+            return
+        found = lexicon_entries(self._dictionary, missing)
+        for decoder in (self._decoder, self._second):
+            for word, phones in found.items():
+                decoder.add_word(word, phones, False)
+        for word in missing - {w.split("(")[0] for w in found}:
+            log.warning("hearing: %r is not in the pronunciation dictionary; "
+                        "a plan name with it cannot be recognised", word)
 
     # -- grammar ---------------------------------------------------------------------
     def prepare(self, expect: str, plans=()) -> None:
@@ -134,6 +156,8 @@ class PocketSphinxRecognizer(Recognizer):
             name = f"q{len(self._searches)}"
             graph = word_graph(phrases(expect, plans))
             with self._lock:
+                if plans:
+                    self._learn_words(vocabulary(expect, plans))
                 for decoder in (self._decoder, self._second):
                     fsg = decoder.create_fsg(name, graph.start, graph.final,
                                              graph.transitions())
@@ -231,6 +255,19 @@ class PocketSphinxRecognizer(Recognizer):
         if confidence < self.settings.min_confidence:
             return unknown(answer.text, confidence, reason="not verified", **details)
         return Answer(answer.kind, answer.value, answer.text, confidence, details)
+
+
+def lexicon_entries(dictionary: str, words) -> dict[str, str]:
+    """Pronunciations of ``words`` in a CMU-format dictionary file, alternates included
+    ("twenty(2)")."""
+    wanted = set(words)
+    found: dict[str, str] = {}
+    with open(dictionary, encoding="utf-8") as lines:
+        for line in lines:
+            head, _, phones = line.partition(" ")
+            if head.split("(")[0] in wanted:
+                found[head] = phones.strip()
+    return found
 
 
 def edit_distance(a: list[str], b: list[str]) -> int:
