@@ -30,7 +30,7 @@ from coach.settings import SpeechSettings
 log = logging.getLogger(__name__)
 
 #: Bytes of rendered speech kept in memory (about 45 s at 44.1 kHz).
-MEMORY_CACHE_BYTES = 8 * 1024 * 1024
+MEMORY_CACHE_BYTES = 2 * 1024 * 1024
 #: Seconds to wait for espeak-ng to finish one utterance.
 SYNTH_TIMEOUT = 30.0
 INSTALL_ESPEAK = "sudo apt-get install espeak-ng (./scripts/run.sh does it for you)"

@@ -10,8 +10,11 @@ and cached. One answer is decoded three times (figures in docs/notes/hearing.md)
    This decode gives the answer;
 2. a free phone loop (allphone, en-us-phone.lm.bin) of the same audio: the best any
    sequence of sounds can score;
-3. the grammar search on a second decoder with the model's own front end and more
-   quiet around the audio: a differently conditioned second opinion.
+3. the grammar search again, with the model's own front end (noise removal on) and
+   more quiet around the audio: a differently conditioned second opinion.
+
+All three run on one ``Decoder``, so the acoustic model is loaded once; the decoder
+knows only the questions' words (plus plan names), not the whole dictionary.
 
 The answer is kept when a small logistic model of four measurements says it is
 probably right (``verify``): the per-frame log-likelihood ratio of the grammar path
@@ -121,12 +124,9 @@ class PocketSphinxRecognizer(Recognizer):
             # bestpath (lattice rescoring) loses 5-25 points on short answers: off.
             self._decoder = ps.Decoder(lm=None, dict=small.name, samprate=16000,
                                        loglevel="FATAL", bestpath=False)
-            self._second = ps.Decoder(lm=None, dict=small.name, samprate=16000,
-                                      loglevel="FATAL", bestpath=False)
         finally:
             os.unlink(small.name)
-        self._decoder.config["remove_noise"] = False
-        self._decoder.reinit_feat()
+        self._remove_noise: bool | None = None
         self._decoder.add_allphone_file("phones", os.path.join(model, "en-us",
                                                                "en-us-phone.lm.bin"))
         self._searches: dict[tuple[str, tuple[str, ...]], str] = {}
@@ -138,9 +138,8 @@ class PocketSphinxRecognizer(Recognizer):
         if not missing:
             return
         found = lexicon_entries(self._dictionary, missing)
-        for decoder in (self._decoder, self._second):
-            for word, phones in found.items():
-                decoder.add_word(word, phones, False)
+        for word, phones in found.items():
+            self._decoder.add_word(word, phones, False)
         for word in missing - {w.split("(")[0] for w in found}:
             log.warning("hearing: %r is not in the pronunciation dictionary; "
                         "a plan name with it cannot be recognised", word)
@@ -158,10 +157,9 @@ class PocketSphinxRecognizer(Recognizer):
             with self._lock:
                 if plans:
                     self._learn_words(vocabulary(expect, plans))
-                for decoder in (self._decoder, self._second):
-                    fsg = decoder.create_fsg(name, graph.start, graph.final,
-                                             graph.transitions())
-                    decoder.add_fsg(name, fsg)
+                fsg = self._decoder.create_fsg(name, graph.start, graph.final,
+                                               graph.transitions())
+                self._decoder.add_fsg(name, fsg)
             self._searches[key] = name
         return name
 
@@ -180,8 +178,18 @@ class PocketSphinxRecognizer(Recognizer):
             data = data + rng.normal(0.0, level, len(data)).astype(np.float32)
         return np.clip(data, -32768, 32767).astype(np.int16)
 
-    def _run(self, decoder, search: str, data: np.ndarray, skip: tuple[str, ...]) -> Decode:
+    def _run(self, search: str, data: np.ndarray, skip: tuple[str, ...],
+             remove_noise: bool = False) -> Decode:
+        """One search over conditioned audio. ``remove_noise``: the model's own front end
+        (its feat.params force noise removal on; keyword arguments to ``Decoder`` cannot
+        override it, so it is switched on the config and the front end re-initialised,
+        which takes well under a millisecond)."""
+        decoder = self._decoder
         with self._lock:
+            if remove_noise != self._remove_noise:
+                decoder.config["remove_noise"] = remove_noise
+                decoder.reinit_feat()
+                self._remove_noise = remove_noise
             decoder.activate_search(search)
             decoder.start_utt()
             decoder.process_raw(data.tobytes(), full_utt=True)
@@ -194,7 +202,7 @@ class PocketSphinxRecognizer(Recognizer):
 
     def phones(self, data: np.ndarray) -> Decode:
         """A free phone decode (no words) of conditioned audio."""
-        return self._run(self._decoder, "phones", data, _NOT_PHONES)
+        return self._run("phones", data, _NOT_PHONES)
 
     def pronounce(self, words) -> list[str]:
         out: list[str] = []
@@ -206,8 +214,7 @@ class PocketSphinxRecognizer(Recognizer):
               data: np.ndarray | None = None) -> list[str]:
         """The word path the main search found (fillers and silences removed)."""
         data = self.condition(audio) if data is None else data
-        return list(self._run(self._decoder, self._search(expect, plans), data,
-                              _NOT_WORDS).words)
+        return list(self._run(self._search(expect, plans), data, _NOT_WORDS).words)
 
     def features(self, grammar: Decode, free: Decode, agrees: bool) -> tuple[float, ...]:
         """The verifier's inputs: (log-likelihood ratio per frame x 1000, phone error rate,
@@ -230,15 +237,15 @@ class PocketSphinxRecognizer(Recognizer):
         search = self._search(expect, plans)
         cleaned = subtract_noise(audio) if self.settings.denoise else audio
         data = self.condition(cleaned)
-        grammar = self._run(self._decoder, search, data, _NOT_WORDS)
+        grammar = self._run(search, data, _NOT_WORDS)
         text = " ".join(grammar.words)
         answer = parse(text, expect, plans)
         if not answer.understood or not check:
             return answer, None
         free = self.phones(data)
         second_audio = cleaned if self.settings.denoise_second else audio
-        second = self._run(self._second, search,
-                           self.condition(second_audio, self.settings.second_pad), _NOT_WORDS)
+        second = self._run(search, self.condition(second_audio, self.settings.second_pad),
+                           _NOT_WORDS, remove_noise=True)
         other = parse(" ".join(second.words), expect, plans)
         agrees = other.kind == answer.kind and other.value == answer.value
         return answer, self.features(grammar, free, agrees)
