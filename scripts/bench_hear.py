@@ -262,7 +262,7 @@ def fit_verifier(quick: bool) -> int:
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for split in ("tune", "test"):
         chosen = [r for r in rows if r[0] == split]
-        for threshold in (None, 0.3, 0.4, 0.5, 0.6, 0.7):
+        for threshold in (None, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
             print(_fit_row(split, chosen, weights, threshold))
     return 0
 

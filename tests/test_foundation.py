@@ -108,6 +108,18 @@ def test_resampling_keeps_pitch_and_length():
     assert abs(len(streamed) - 16_000) < 80
 
 
+def test_upsampling_does_not_mirror_the_band_above_its_edge():
+    """8 kHz speech upsampled for the recognizer: a 3.5 kHz tone must not come back with
+    an image at 4.5 kHz (linear interpolation alone leaves one about 18 dB down)."""
+    t = np.arange(8000) / 8000
+    out = resample(np.sin(2 * np.pi * 3500 * t).astype(np.float32), 8000, 16_000)
+    spectrum = np.abs(np.fft.rfft(out))
+    freqs = np.fft.rfftfreq(len(out), 1 / 16_000)
+    tone = spectrum[np.argmin(np.abs(freqs - 3500))]
+    image = spectrum[np.argmin(np.abs(freqs - 4500))]
+    assert 20 * np.log10(tone / image) > 40
+
+
 def test_wav_round_trip_any_width_and_channels(tmp_path):
     rate = 16_000
     tone = (0.5 * np.sin(np.arange(rate) / 10)).astype(np.float32)

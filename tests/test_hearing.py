@@ -72,6 +72,17 @@ def test_sphinx_decodes_real_recorded_digits(sphinx, name, value):
     assert 0.5 <= answer.confidence <= 1
 
 
+def test_sphinx_learns_the_words_of_plan_names(sphinx, caplog):
+    """The decoder loads only the questions' words; a plan's name brings its own words from
+    the full dictionary, and a word no dictionary knows is said on stderr, not a crash."""
+    assert sphinx._decoder.lookup_word("hypertrophy") is None
+    sphinx.prepare("start", ("hypertrophy block", "zxqvb day"))
+    assert sphinx._decoder.lookup_word("hypertrophy")
+    assert "zxqvb" in caplog.text and "rename the plan file" in caplog.text
+    answer = sphinx.decode(np.zeros(8000, np.int16), "start", ("hypertrophy block",))
+    assert answer.kind == "unknown"
+
+
 def test_sphinx_rejects_a_digit_it_cannot_hear_instead_of_guessing(sphinx):
     """8 kHz FSDD "six": its /s/ lies above 4 kHz, so the grammar forces some other
     number; the verifier must turn that into unknown, not a logged wrong count."""

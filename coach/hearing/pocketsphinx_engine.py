@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.core.answers import EXPECTS, Answer, parse, phrases, unknown, vocabulary
+from coach.core.answers import EXPECTS, Answer, parse, phrases, plan_words, unknown, vocabulary
 from coach.errors import MissingPart
 from coach.hearing import Recognizer
 from coach.hearing.denoise import subtract_noise
@@ -132,17 +132,26 @@ class PocketSphinxRecognizer(Recognizer):
         self._searches: dict[tuple[str, tuple[str, ...]], str] = {}
         self._lock = threading.Lock()
 
-    def _learn_words(self, words) -> None:
-        """Add words of a plan's name that the small lexicon lacks, from the full one."""
+    def _speakable(self, plans: tuple[str, ...]) -> tuple[str, ...]:
+        """The plan names whose words have a pronunciation: words the small lexicon lacks
+        are added from the full dictionary; a name with a word neither knows is left out
+        of the grammar (said once on stderr), since PocketSphinx cannot build it."""
+        words = {w for plan in plans for w in plan_words(plan).split()}
         missing = {w for w in words if self._decoder.lookup_word(w) is None}
-        if not missing:
-            return
-        found = lexicon_entries(self._dictionary, missing)
-        for word, phones in found.items():
-            self._decoder.add_word(word, phones, False)
-        for word in missing - {w.split("(")[0] for w in found}:
-            log.warning("hearing: %r is not in the pronunciation dictionary; "
-                        "a plan name with it cannot be recognised", word)
+        if missing:
+            for word, phones in lexicon_entries(self._dictionary, missing).items():
+                self._decoder.add_word(word, phones, False)
+        kept = []
+        for plan in plans:
+            unknown_words = [w for w in plan_words(plan).split()
+                             if self._decoder.lookup_word(w) is None]
+            if unknown_words:
+                log.warning("hearing: the plan %r cannot be asked for by voice: %s not in "
+                            "the pronunciation dictionary (rename the plan file)",
+                            plan, ", ".join(repr(w) for w in unknown_words))
+            else:
+                kept.append(plan)
+        return tuple(kept)
 
     # -- grammar ---------------------------------------------------------------------
     def prepare(self, expect: str, plans=()) -> None:
@@ -153,10 +162,8 @@ class PocketSphinxRecognizer(Recognizer):
         name = self._searches.get(key)
         if name is None:
             name = f"q{len(self._searches)}"
-            graph = word_graph(phrases(expect, plans))
             with self._lock:
-                if plans:
-                    self._learn_words(vocabulary(expect, plans))
+                graph = word_graph(phrases(expect, self._speakable(plans)))
                 fsg = self._decoder.create_fsg(name, graph.start, graph.final,
                                                graph.transitions())
                 self._decoder.add_fsg(name, fsg)
