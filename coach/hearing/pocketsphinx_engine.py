@@ -67,7 +67,7 @@ class SphinxSettings:
     min_confidence: float | None = 0.5
     """Reject answers whose verified confidence is below this (None: keep every answer
     the grammar finds, confidence 1.0)."""
-    weights: tuple[float, float, float, float, float] = (2.281, -1.431, 1.048, 0.320, 0.190)
+    weights: tuple[float, float, float, float, float] = (2.066, -1.655, 1.069, 0.166, 0.747)
     """Logistic weights for (log-likelihood ratio per frame, phone error rate, second
     decode agrees, shortest word in 10 frames up to 4, bias); see ``verify``."""
 
