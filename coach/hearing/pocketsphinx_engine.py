@@ -223,14 +223,15 @@ class PocketSphinxRecognizer(Recognizer):
         data = self.condition(audio) if data is None else data
         return list(self._run(self._search(expect, plans), data, _NOT_WORDS).words)
 
-    def features(self, grammar: Decode, free: Decode, agrees: bool) -> tuple[float, ...]:
+    def features(self, grammar: Decode, free: Decode, agrees: float) -> tuple[float, ...]:
         """The verifier's inputs: (log-likelihood ratio per frame x 1000, phone error rate,
-        second decode agrees 0/1, shortest answer word in 10-frame units up to 4, 1)."""
+        second decode agrees 1 / disagrees 0 / not asked 0.5, shortest answer word in
+        10-frame units up to 4, 1)."""
         ratio = 1000.0 * (grammar.log_score - free.log_score) / max(1, grammar.frames)
         expected = self.pronounce(grammar.tokens)
         per = edit_distance(list(free.words), expected) / max(1, len(expected))
         shortest = min(min(grammar.durations, default=0), 40) / 10
-        return (ratio, per, 1.0 if agrees else 0.0, shortest, 1.0)
+        return (ratio, per, float(agrees), shortest, 1.0)
 
     def verify(self, features: tuple[float, ...]) -> float:
         """Probability (0..1) that the grammar's answer is what was said."""
@@ -238,9 +239,15 @@ class PocketSphinxRecognizer(Recognizer):
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def measure(self, audio: np.ndarray, expect: str, plans: tuple[str, ...] = (),
-                check: bool = True) -> tuple[Answer, tuple[float, ...] | None]:
+                check: bool = True, decide: float | None = None,
+                ) -> tuple[Answer, tuple[float, ...] | None]:
         """The grammar's answer (confidence 1.0) and, when it parses and ``check``, the
-        verifier's features."""
+        verifier's features.
+
+        ``decide``: a confidence threshold. The second-opinion decode (a quarter of the
+        work) is then run only when its answer could move the confidence across it;
+        otherwise its feature is 0.5, "not asked", which gives the same decision.
+        """
         search = self._search(expect, plans)
         cleaned = subtract_noise(audio) if self.settings.denoise else audio
         data = self.condition(cleaned)
@@ -250,16 +257,22 @@ class PocketSphinxRecognizer(Recognizer):
         if not answer.understood or not check:
             return answer, None
         free = self.phones(data)
+        if decide is not None:
+            low, high = (self.verify(self.features(grammar, free, agrees))
+                         for agrees in (0.0, 1.0))
+            if (low >= decide) == (high >= decide):
+                return answer, self.features(grammar, free, 0.5)
         second_audio = cleaned if self.settings.denoise_second else audio
         second = self._run(search, self.condition(second_audio, self.settings.second_pad),
                            _NOT_WORDS, remove_noise=True)
         other = parse(" ".join(second.words), expect, plans)
         agrees = other.kind == answer.kind and other.value == answer.value
-        return answer, self.features(grammar, free, agrees)
+        return answer, self.features(grammar, free, 1.0 if agrees else 0.0)
 
     def _decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...]) -> Answer:
         check = self.settings.min_confidence is not None
-        answer, features = self.measure(audio, expect, plans, check)
+        answer, features = self.measure(audio, expect, plans, check,
+                                        decide=self.settings.min_confidence)
         if not answer.understood:
             return unknown(answer.text, 0.0, reason="no complete answer", path=answer.text)
         if features is None:
