@@ -2,7 +2,7 @@
 
 Each question's phrases (``coach.core.answers.phrases``) become a minimal word graph
 (``coach.hearing.grammar.word_graph``) loaded as an FSG search; searches are built once
-and cached. One answer is decoded three times (figures in docs/notes/hearing.md):
+and cached. One answer is decoded up to three times (figures in docs/notes/hearing.md):
 
 1. the grammar search with the noise removal of the model's feat.params turned off
    (the model file forces ``remove_noise yes``; keyword arguments to ``Decoder`` cannot
@@ -11,7 +11,8 @@ and cached. One answer is decoded three times (figures in docs/notes/hearing.md)
 2. a free phone loop (allphone, en-us-phone.lm.bin) of the same audio: the best any
    sequence of sounds can score;
 3. the grammar search again, with the model's own front end (noise removal on) and
-   more quiet around the audio: a differently conditioned second opinion.
+   more quiet around the audio: a differently conditioned second opinion, run only
+   when its answer could change the verifier's decision.
 
 All three run on one ``Decoder``, so the acoustic model is loaded once; the decoder
 knows only the questions' words (plus plan names), not the whole dictionary.
