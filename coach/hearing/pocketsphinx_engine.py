@@ -137,15 +137,15 @@ class PocketSphinxRecognizer(Recognizer):
         """The plan names whose words have a pronunciation: words the small lexicon lacks
         are added from the full dictionary; a name with a word neither knows is left out
         of the grammar (said once on stderr), since PocketSphinx cannot build it."""
-        words = {w for plan in plans for w in plan_words(plan).split()}
-        missing = {w for w in words if self._decoder.lookup_word(w) is None}
+        spoken = {plan: plan_words(plan).split() for plan in plans}
+        missing = {w for words in spoken.values() for w in words
+                   if self._decoder.lookup_word(w) is None}
         if missing:
             for word, phones in lexicon_entries(self._dictionary, missing).items():
                 self._decoder.add_word(word, phones, False)
         kept = []
-        for plan in plans:
-            unknown_words = [w for w in plan_words(plan).split()
-                             if self._decoder.lookup_word(w) is None]
+        for plan, words in spoken.items():
+            unknown_words = [w for w in words if self._decoder.lookup_word(w) is None]
             if unknown_words:
                 log.warning("hearing: the plan %r cannot be asked for by voice: %s not in "
                             "the pronunciation dictionary (rename the plan file)",
@@ -258,17 +258,17 @@ class PocketSphinxRecognizer(Recognizer):
         if not answer.understood or not check:
             return answer, None
         free = self.phones(data)
+        features = self.features(grammar, free, 0.0)
         if decide is not None:
-            low, high = (self.verify(self.features(grammar, free, agrees))
-                         for agrees in (0.0, 1.0))
+            low, high = (self.verify(with_agreement(features, agrees)) for agrees in (0.0, 1.0))
             if (low >= decide) == (high >= decide):
-                return answer, self.features(grammar, free, 0.5)
+                return answer, with_agreement(features, 0.5)
         second_audio = cleaned if self.settings.denoise_second else audio
         second = self._run(search, self.condition(second_audio, self.settings.second_pad),
                            _NOT_WORDS, remove_noise=True)
         other = parse(" ".join(second.words), expect, plans)
         agrees = other.kind == answer.kind and other.value == answer.value
-        return answer, self.features(grammar, free, 1.0 if agrees else 0.0)
+        return answer, with_agreement(features, 1.0 if agrees else 0.0)
 
     def _decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...]) -> Answer:
         check = self.settings.min_confidence is not None
@@ -283,6 +283,11 @@ class PocketSphinxRecognizer(Recognizer):
         if confidence < self.settings.min_confidence:
             return unknown(answer.text, confidence, reason="not verified", **details)
         return Answer(answer.kind, answer.value, answer.text, confidence, details)
+
+
+def with_agreement(features: tuple[float, ...], agrees: float) -> tuple[float, ...]:
+    """The verifier's features with the second-opinion input set to ``agrees``."""
+    return features[:2] + (agrees,) + features[3:]
 
 
 def lexicon_entries(dictionary: str, words) -> dict[str, str]:
