@@ -27,6 +27,7 @@ from typing import IO, Protocol
 
 from coach.core.answers import Answer, parse
 from coach.errors import CoachError
+from coach.files import read_text
 
 log = logging.getLogger(__name__)
 
@@ -132,11 +133,8 @@ class ScriptSource(_LineSource):
     def __init__(self, path: str | Path,
                  recognizer_factory: Callable[[], object] | None = None) -> None:
         super().__init__(recognizer_factory)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as error:
-            raise CoachError(f"cannot read the answers file {path} ({error.strerror})",
-                             "check the path", exit_code=2) from None
+        text = read_text(path, "answers file", "give a text file with one answer or one WAV "
+                         "path per line")
         base = Path(path).resolve().parent
         lines = []
         for raw in text.splitlines():

@@ -176,6 +176,9 @@ class Store:
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError):  # a folder it cannot write, a full disk
+                raise StoreError(f"cannot open the history database {self.path} ({error})",
+                                 "pass a writable --data-dir with free space") from None
             raise StoreError(
                 f"cannot open the history database {self.path} ({error})",
                 "move the file aside (it is kept) or pass another --data-dir",

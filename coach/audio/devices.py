@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from coach.errors import DeviceError, MissingPart
@@ -22,6 +27,43 @@ def sounddevice_module():
             "run ./scripts/run.sh, or pip install sounddevice",
         ) from None
     return sounddevice
+
+
+@contextmanager
+def native_messages() -> Iterator[list[str]]:
+    """Hold back what ALSA and PortAudio print straight to file descriptor 2 while a
+    stream opens (a failed open prints a dozen lines of C source positions). The lines
+    are in the yielded list afterwards: a failure puts the telling one in its single-line
+    error (``native_cause``); after a success they are written out as they were."""
+    lines: list[str] = []
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (embedded): nothing to hold back
+        yield lines
+        return
+    failed = True
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield lines
+            failed = False
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text = held.read()
+            lines.extend(text.decode("utf-8", "replace").splitlines())
+            if text and not failed:
+                os.write(2, text)
+
+
+def native_cause(lines: list[str]) -> str:
+    """The line of ALSA's output that says why a stream did not open, or ''."""
+    for line in lines:  # ALSA lib pcm_pulse.c:758:(pulse_prepare) PulseAudio: Unable to ...
+        if line.startswith("ALSA lib ") and ") " in line:
+            return line.split(") ", 1)[1].strip()
+    return ""
 
 
 @dataclass(frozen=True)

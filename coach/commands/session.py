@@ -7,6 +7,7 @@ from pathlib import Path
 
 from coach.errors import CoachError
 from coach.events import EventWriter
+from coach.files import check_output
 from coach.session import INTERRUPTED
 from coach.session_run import DEFAULT_PLAN
 from coach.session_state import SessionSettings
@@ -69,6 +70,9 @@ def run(args, settings: Settings) -> int:
     from coach.session_run import run_session
 
     options = session_settings(args)
+    for path in (args.out, args.events):
+        if path and path != "-":
+            check_output(path)
     with EventWriter(args.events) as events:
         result = run_session(
             settings, options, plan=args.plan, resume=args.resume,
