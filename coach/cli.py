@@ -149,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:  # defaults of the default command's own options
         args = parser.parse_args([*(argv or sys.argv[1:]), name])
     settings = settings_from_args(args)
+    from coach.audio.devices import filter_native_noise
+
+    filter_native_noise()
     try:
         return int(commands[name].run(args, settings) or 0)
     except CoachError as error:

@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -391,3 +392,47 @@ def test_bad_input_is_one_line_with_a_fix_and_changes_nothing(row: Case, templat
         assert set(saved) <= set(rows_after)
     else:
         assert rows_after == rows_before
+
+
+# -- a speaker that goes away while it plays ---------------------------------------------
+
+LONG_LINE = ("This line is long and said slowly, so that the speaker can be taken away "
+             "while the coach is still speaking it, half way through.")
+
+
+@pytest.mark.audio
+@pytest.mark.parametrize("argv", [("say", LONG_LINE, "--rate", "80"),
+                                  ("tempo", "3-1-2-1", "--reps", "8")], ids=["say", "tempo"])
+def test_a_speaker_removed_mid_run_ends_with_one_line(argv, tmp_path):
+    """The sound server goes away while `coach say` or `coach tempo` plays (these two have
+    no retry): exit 1 with one line and a fix, without PortAudio's or ALSA's own lines."""
+    if shutil.which("pulseaudio") is None:
+        pytest.skip("PulseAudio is not installed")
+    card = VirtualCard(tmp_path / "pulse").start()
+    env = card.client_env()
+    env.pop("COACH_DATA_DIR", None)
+    process = subprocess.Popen([sys.executable, "-m", "coach", "--data-dir",
+                                str(tmp_path / "data"), *argv], env=env, text=True,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            playing = subprocess.run(["pactl", "list", "short", "sink-inputs"], env=env,
+                                     capture_output=True, text=True, timeout=10).stdout
+            if playing.strip():
+                break
+            time.sleep(0.1)
+        assert process.poll() is None, process.communicate()
+        time.sleep(1.0)
+    finally:
+        card.stop()
+    try:
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    result = subprocess.CompletedProcess(argv, process.returncode, out, err)
+    assert result.returncode == 1, (out, err)
+    assert_one_line_error(result)
+    assert "stopped" in err

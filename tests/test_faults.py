@@ -63,8 +63,8 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
 
-def fill(disk: Path) -> Path:
-    """Write a file until the disk is full; returns it (delete it to free the space)."""
+def fill(disk: Path):
+    """Write files until the disk is full; returns the function that frees it again."""
     filler = disk / "filler"
     block = b"\0" * 65536
     with open(filler, "wb") as handle:
@@ -80,7 +80,12 @@ def fill(disk: Path) -> Path:
                 handle.write(b"\0" * 512)
         except OSError:
             pass
-    return filler
+
+    def free() -> None:
+        filler.unlink()
+        (disk / "filler-tail").unlink()
+
+    return free
 
 
 class TypedSession:
@@ -124,6 +129,12 @@ class TypedSession:
             self.process.stdin.write(text + "\n")
             self.process.stdin.flush()
 
+    def first_set_then_fill(self, disk: Path):
+        """Answer set 1, wait until it is saved, fill ``disk``; returns what frees it."""
+        self.answer_set(5)
+        self.wait(lambda rs: [r["reps"] for r in rs if r["type"] == "set"] == [5])
+        return fill(disk)
+
     def logged(self) -> list[int]:
         return [r["reps"] for r in self.records() if r["type"] == "set"]
 
@@ -150,16 +161,13 @@ def test_a_disk_that_fills_keeps_the_sets_tells_once_and_saves_them_when_freed(s
     data = small_disk / "coach"
     session = TypedSession(data, tmp_path)
     try:
-        session.answer_set(5)
-        session.wait(lambda rs: [r["reps"] for r in rs if r["type"] == "set"] == [5])
-        filler = fill(small_disk)
+        free = session.first_set_then_fill(small_disk)
         session.answer_set(6)  # SQLite: "database or disk is full"
         session.answer_set(7)  # still full: kept too, not said again
         session.wait(lambda rs: sum(1 for r in rs if r["type"] == "listen"
                                     and r["expect"] == "reps") >= 4)
         assert session.logged() == [5]
-        filler.unlink()
-        (small_disk / "filler-tail").unlink()
+        free()
         session.answer_set(8)
         result = session.finish()
     finally:
@@ -177,9 +185,7 @@ def test_a_disk_that_stays_full_ends_cleanly_and_the_session_resumes(small_disk,
     data = small_disk / "coach"
     session = TypedSession(data, tmp_path)
     try:
-        session.answer_set(5)
-        session.wait(lambda rs: [r["reps"] for r in rs if r["type"] == "set"] == [5])
-        filler = fill(small_disk)
+        free = session.first_set_then_fill(small_disk)
         for reps in (6, 7, 8):
             session.answer_set(reps)
         result = session.finish()
@@ -190,8 +196,7 @@ def test_a_disk_that_stays_full_ends_cleanly_and_the_session_resumes(small_disk,
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     unsaved = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert [row["reps"] for row in unsaved] == [6, 7, 8]  # printed, so not lost
-    filler.unlink()
-    (small_disk / "filler-tail").unlink()
+    free()
     assert _rows(data / "coach.sqlite3") == [(1, 5)]
     done = subprocess.run(
         [sys.executable, "-m", "coach", "--data-dir", str(data), "--rate", "350", "session",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from coach.audio.engine import Speaker
 from coach.audio.speech import Voice
 from coach.audio.wavio import write_wav
-from coach.errors import CoachError
+from coach.errors import CoachError, DeviceError
 from coach.files import check_output
 from coach.settings import Settings
 
@@ -33,7 +33,9 @@ def run(args, settings: Settings) -> int:
         return 0
     with Speaker(settings.audio) as speaker:
         sound = speaker.play(samples, label="say")
-        speaker.wait(sound)
+        if not speaker.wait(sound) and not speaker.active:
+            raise DeviceError("the speaker stopped before the line was said",
+                              "check it is plugged in (see `coach devices`) and say it again")
         # let the device's own buffer drain before the stream closes
         speaker.wait_until(speaker.now() + speaker.samples(speaker.output_latency + 0.05))
     return 0
