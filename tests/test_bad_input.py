@@ -15,6 +15,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -436,3 +437,25 @@ def test_a_speaker_removed_mid_run_ends_with_one_line(argv, tmp_path):
     assert result.returncode == 1, (out, err)
     assert_one_line_error(result)
     assert "stopped" in err
+
+
+def test_the_device_waits_for_a_missing_microphone_and_says_so_once(tmp_path):
+    """`coach device` with no sound server: one line, then it keeps trying (README: "a
+    speaker or microphone that disappears is reported once and tried again"); Ctrl-C ends
+    it cleanly."""
+    env = _no_card_env(tmp_path)
+    process = subprocess.Popen([sys.executable, "-m", "coach", "--data-dir",
+                                str(tmp_path / "data"), "device", "--retry-seconds", "0.3"],
+                               env=env, text=True, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(6)  # start-up, then about ten retries
+        assert process.poll() is None, process.communicate()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode in (0, 130), err
+    assert err.count("trying again") == 1, err
+    assert "Traceback" not in err and "internal error" not in err
