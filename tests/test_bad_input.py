@@ -277,15 +277,17 @@ def sinkless(tmp_path_factory) -> VirtualCard:
     card.stop()
 
 
-def _mount_read_only(source: Path, target: Path) -> None:
+def _mount_read_only(source: Path, target: Path, request) -> None:
     target.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(target)],
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(target)],
                              capture_output=True, text=True)
     if mounted.returncode != 0:
         target.rmdir()
         pytest.skip(f"a read-only data folder needs a tmpfs mount (root): "
                     f"{mounted.stderr.strip()}")
-    shutil.copytree(source, target, dirs_exist_ok=True)
+    request.addfinalizer(lambda: subprocess.run(["umount", "-l", str(target)]))
+    shutil.copytree(source, target, dirs_exist_ok=True,  # the history, not the speech cache
+                    ignore=shutil.ignore_patterns("cache"))
     subprocess.run(["mount", "-o", "remount,ro", str(target)], check=True)
 
 
@@ -359,8 +361,7 @@ def test_bad_input_is_one_line_with_a_fix_and_changes_nothing(row: Case, templat
         data = work / "a-file" / "data"
     elif row.data == "read_only":
         data = tmp_path / "read-only"
-        _mount_read_only(work / "data", data)
-        request.addfinalizer(lambda: subprocess.run(["umount", "-l", str(data)]))
+        _mount_read_only(work / "data", data, request)
 
     env = _no_card_env(work)
     if row.sound == "card":
