@@ -62,6 +62,8 @@ class Case:
     speakers and microphones were all removed)."""
     stream: str = "stderr"
     """Where the message goes (plans check reports on stdout)."""
+    stdout: str = ""
+    """Where standard output goes instead of the test ("{full}": a full disk)."""
     works: bool = False
     """The work is done before the bad output shows (a full device takes no write until
     the first one): the history may grow and the other outputs appear, but every set
@@ -164,6 +166,9 @@ CASES = [
     case("export to a missing folder", "export", "{work}/no/backup.json"),
     case("export to a full disk", "export", "{full}"),
     case("report to a missing folder", "report", "--out", "{work}/no/p.png"),
+    case("history to a full disk", "history", stdout="{full}", exit=1),
+    case("export to a full standard output", "export", "-", stdout="{full}", exit=1),
+    case("hear to a full disk", "hear", "{work}/speech.wav", stdout="{full}", exit=1),
     case("data folder below a file", *S, data="under_file", exit=1),
     case("history below a file", "history", data="under_file", exit=1),
     case("session in a read-only folder", *S, data="read_only", exit=1),
@@ -200,15 +205,23 @@ CASES = [
 
 # -- the folder every case starts from -----------------------------------------------------
 
-def _coach(args, env, cwd, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "coach", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env, cwd=cwd, stdin=subprocess.DEVNULL)
+def _coach(args, env, cwd, timeout=120, stdout: str = "") -> subprocess.CompletedProcess:
+    if not stdout:
+        return subprocess.run([sys.executable, "-m", "coach", *args], capture_output=True,
+                              text=True, timeout=timeout, env=env, cwd=cwd,
+                              stdin=subprocess.DEVNULL)
+    with open(stdout, "w") as out:
+        done = subprocess.run([sys.executable, "-m", "coach", *args], stdout=out,
+                              stderr=subprocess.PIPE, text=True, timeout=timeout, env=env,
+                              cwd=cwd, stdin=subprocess.DEVNULL)
+    return subprocess.CompletedProcess(done.args, done.returncode, "", done.stderr)
 
 
 def _no_card_env(folder: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["PULSE_SERVER"] = f"unix:{folder}/no-sound-server/native"
     env.pop("COACH_DATA_DIR", None)
+    env.pop("PYTHONUNBUFFERED", None)  # as a user runs it: output flushed at the end
     return env
 
 
@@ -378,7 +391,7 @@ def test_bad_input_is_one_line_with_a_fix_and_changes_nothing(row: Case, templat
     before = _snapshot(work)
     rows_before = _rows(data / "coach.sqlite3", tmp_path / "scratch")
 
-    result = _coach(argv, env, work, timeout=60)
+    result = _coach(argv, env, work, timeout=60, stdout=row.stdout.format(**names))
 
     assert result.returncode == row.exit, (result.returncode, result.stdout, result.stderr)
     assert_one_line_error(result, row.stream)
