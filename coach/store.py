@@ -232,7 +232,7 @@ class Store:
                 except sqlite3.Error:  # SQLite has rolled back on its own
                     pass
             raise StoreError(f"could not save to {self.path} ({error})",
-                             "free some disk space; nothing already saved is lost") from None
+                             _save_fix(str(error))) from None
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
         return [dict(row) for row in self.db.execute(sql, params)]
@@ -376,6 +376,15 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _save_fix(reason: str) -> str:
+    """What to do about a failed commit, from SQLite's words."""
+    if "readonly" in reason or "read-only" in reason:
+        return "pass a writable --data-dir; nothing already saved is lost"
+    if "locked" in reason or "busy" in reason:
+        return "another coach is writing the history: let it finish, then try again"
+    return "free some disk space; nothing already saved is lost"
 
 
 def _statements(script: str) -> list[str]:
