@@ -25,8 +25,8 @@ from coach.audio.speech import Voice
 from coach.audio.virtual_card import VirtualCard, default_dir
 from coach.audio.wavio import write_wav
 from coach.events import ADAPT, HEARD, LISTEN, SAY, SET, EventWriter
-from coach.session_state import SessionSettings
 from coach.settings import Paths, Settings, SpeechSettings
+from coach.workout.state import SessionSettings
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ def run_demo(settings: Settings, out: Path, plan: str | None = None,
              transcript: IO[str] | None = None, events_path: str | None = None,
              script: tuple[SetAnswers, ...] = SCRIPT) -> DemoResult:
     """Run the demo session; returns what happened. ``out`` receives the coach's audio."""
-    from coach.session_run import run_session
+    from coach.workout.run import run_session
 
     transcript = transcript or sys.stdout
     card = VirtualCard(Path(str(default_dir()) + "-demo"))

@@ -32,8 +32,8 @@ from coach.audio.speech import Voice
 from coach.core.answers import Answer
 from coach.errors import CoachError, DeviceError
 from coach.events import EventWriter, Heard, Listen, Say, StateChanged
-from coach.session_state import SessionSettings
 from coach.settings import Settings
+from coach.workout.state import SessionSettings
 
 log = logging.getLogger(__name__)
 
@@ -207,8 +207,8 @@ class Device:
             self._chime(speaker, "done")
 
     def _workout(self, plan: str) -> None:
-        from coach.session_answers import ListenerWatch, MicrophoneSource
-        from coach.session_run import run_session
+        from coach.dialogue.sources import ListenerWatch, MicrophoneSource
+        from coach.workout.run import run_session
 
         log.info("coach device: workout %s", plan)
         with Microphone(self.settings.audio) as mic:
@@ -218,8 +218,8 @@ class Device:
                         events=self.events)
 
     def _scan(self, minutes: float) -> None:
-        from coach import scan
         from coach.core import scan as core
+        from coach.scan import loop as scan
 
         log.info("coach device: body scan, %s minutes", minutes)
         request = scan.ScanRequest(style=core.FULL, minutes=float(minutes))

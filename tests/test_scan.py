@@ -351,7 +351,7 @@ def test_scripted_pause_is_silent_and_the_scan_goes_on_where_it_stopped(data_dir
 
 
 def test_pre_workout_check_in_stores_the_sore_region(data_dir, tmp_path):
-    from coach.scan import latest_soreness
+    from coach.scan.loop import latest_soreness
 
     events = tmp_path / "events.jsonl"
     answers = write_answers(tmp_path, "um, not sure", "tense", "my lower back")
@@ -449,7 +449,7 @@ def test_plan_muscles_make_the_pre_workout_regions(data_dir, tmp_path):
 def test_typed_and_scripted_answers(tmp_path):
     import io
 
-    from coach.scan import ScriptedAnswers, TypedAnswers
+    from coach.scan.loop import ScriptedAnswers, TypedAnswers
 
     typed = TypedAnswers(io.StringIO("pause\n\nsay that again\nI feel relaxed\n"))
     typed._thread.join(5)

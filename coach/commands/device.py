@@ -28,7 +28,7 @@ def add_arguments(parser) -> None:
 
 def run(args, settings: Settings) -> int:
     from coach.device import Device, DeviceSettings
-    from coach.session_state import SessionSettings
+    from coach.workout.state import SessionSettings
 
     options = DeviceSettings(
         engine=args.engine, model=args.model, retry_seconds=args.retry_seconds,

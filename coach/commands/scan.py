@@ -56,7 +56,7 @@ def _focus(text: str | None) -> tuple[str, ...]:
 
 
 def run(args, settings: Settings) -> int:
-    from coach import scan
+    from coach.scan import loop as scan
 
     style = args.style or (core.PRE_WORKOUT if (args.focus or args.plan) else core.FULL)
     if args.minutes is not None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from coach.errors import CoachError
 from coach.events import EventWriter
-from coach.session import INTERRUPTED
-from coach.session_run import DEFAULT_PLAN
-from coach.session_state import SessionSettings
 from coach.settings import Settings
+from coach.workout.loop import INTERRUPTED
+from coach.workout.run import DEFAULT_PLAN
+from coach.workout.state import SessionSettings
 
 NAME = "session"
 HELP = "run a workout by voice: announce, count, ask, adapt, rest (the default command)"
@@ -66,7 +66,7 @@ def session_settings(args) -> SessionSettings:
 
 
 def run(args, settings: Settings) -> int:
-    from coach.session_run import run_session
+    from coach.workout.run import run_session
 
     options = session_settings(args)
     with EventWriter(args.events) as events:

@@ -15,13 +15,13 @@ from typing import IO
 
 from coach.core.library import builtin_library
 from coach.core.plans import load_plan, plan_from_text
+from coach.dialogue.sources import AnswerSource
 from coach.errors import CoachError
 from coach.events import EventWriter
-from coach.session import Session, SessionResult
-from coach.session_answers import AnswerSource
-from coach.session_state import SessionSettings
 from coach.settings import Settings
 from coach.store import Store
+from coach.workout.loop import Session, SessionResult
+from coach.workout.state import SessionSettings
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def microphone_source(settings: Settings, options: SessionSettings) -> AnswerSou
     """Spoken answers: the recognizer on the microphone, with a background listener for
     commands during sets and rests."""
     from coach.audio.engine import Microphone
-    from coach.session_answers import ListenerWatch, MicrophoneSource
+    from coach.dialogue.sources import ListenerWatch, MicrophoneSource
 
     recognizer = recognizer_factory(settings, options.engine, options.model)()
     log.info("coach: listening with %s", getattr(recognizer, "name", options.engine))
@@ -90,7 +90,7 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
     """
     from coach.audio.engine import OfflineSpeaker, Speaker
     from coach.audio.speech import Voice
-    from coach.session_answers import ScriptSource, TypedSource
+    from coach.dialogue.sources import ScriptSource, TypedSource
 
     if out is not None and source is None and not (answers or typed):
         raise CoachError("--out renders without a sound card, so it needs --answers or --typed",

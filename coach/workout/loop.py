@@ -18,7 +18,7 @@ For every set of the plan the loop moves through an explicit ``State``::
 Commands work at every prompt, during a set and during rest: pause / resume, repeat,
 skip (the set) / skip exercise, stop (end and save), slower / faster (eccentric
 +/- 1 s). The answers come from an ``AnswerSource`` (microphone, keyboard or script,
-see ``coach.session_answers``), so the loop is the same for all three.
+see ``coach.dialogue.sources``), so the loop is the same for all three.
 
 A set that cannot be saved (full disk, locked database) is kept in memory, retried
 after each set and at the end, and the coach says so in one line; nothing answered is
@@ -42,6 +42,7 @@ from coach.core.answers import Answer
 from coach.core.library import Exercise, Library
 from coach.core.plans import Plan, PlanExercise
 from coach.core.tempo import parse_tempo
+from coach.dialogue.sources import AnswerSource
 from coach.errors import CoachError
 from coach.events import (
     Adapt,
@@ -54,9 +55,8 @@ from coach.events import (
     SetLogged,
     StateChanged,
 )
-from coach.session_answers import AnswerSource
-from coach.session_state import ExerciseProgress, Progress, SessionSettings, State
 from coach.store import AnswerRecord, DecisionRecord, LoggedSet, Store, StoreError, now_iso
+from coach.workout.state import ExerciseProgress, Progress, SessionSettings, State
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class Session:
         self.transcript = transcript
         self.rng = rng or random.Random(settings.seed)
         if metronome is None:
-            from coach.metronome import Metronome
+            from coach.workout.metronome import Metronome
 
             metronome = Metronome(speaker, voice=voice, events=self.events,
                                   words=settings.phase_words, numbers=settings.rep_numbers,
@@ -432,7 +432,7 @@ class Session:
 
         try:
             if exercise.isometric:
-                from coach.session_hold import hold
+                from coach.workout.hold import hold
 
                 result = hold(self.speaker, self.voice, reps, interrupt)
                 return result.reason, result.seconds_done
