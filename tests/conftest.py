@@ -13,7 +13,19 @@ import pytest
 from coach.audio.virtual_card import VirtualCard, default_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-FSDD = ROOT.parent / "shared" / "data" / "fsdd" / "recordings"
+#: The data shared by the project's checkouts (not in the repository); ``COACH_SHARED_DIR``
+#: points elsewhere (a folder that does not exist shows what a bare clone does).
+SHARED = Path(os.environ.get("COACH_SHARED_DIR") or ROOT.parent / "shared")
+FSDD = SHARED / "data" / "fsdd" / "recordings"
+
+
+@pytest.fixture(scope="session")
+def fsdd() -> Path:
+    """The FSDD recordings folder; the test is skipped, with the reason, when it is absent."""
+    if not FSDD.is_dir():
+        pytest.skip(f"the FSDD recordings are not here ({FSDD}): put the shared data next "
+                    "to the repository, or set COACH_SHARED_DIR")
+    return FSDD
 
 
 @pytest.fixture(scope="session")

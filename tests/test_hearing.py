@@ -19,7 +19,7 @@ from coach.hearing import BackgroundListener, open_recognizer, synth
 from coach.hearing.endpoint import Endpointer
 from coach.hearing.grammar import vosk_grammar, word_graph
 from coach.settings import Paths
-from tests.conftest import FSDD, run_coach
+from tests.conftest import run_coach
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +66,8 @@ def test_vosk_grammar_keeps_non_ascii_words():
 # -- PocketSphinx -------------------------------------------------------------------------
 @pytest.mark.parametrize("name,value", [("0_jackson_40.wav", 0), ("2_jackson_42.wav", 2),
                                         ("9_jackson_44.wav", 9)])
-def test_sphinx_decodes_real_recorded_digits(sphinx, name, value):
-    answer = sphinx.decode_wav(FSDD / name, "reps")
+def test_sphinx_decodes_real_recorded_digits(sphinx, fsdd, name, value):
+    answer = sphinx.decode_wav(fsdd / name, "reps")
     assert (answer.kind, answer.value) == ("reps", value)
     assert 0.5 <= answer.confidence <= 1
 
@@ -83,11 +83,11 @@ def test_sphinx_learns_the_words_of_plan_names(sphinx, caplog):
     assert answer.kind == "unknown"
 
 
-def test_sphinx_rejects_a_digit_it_cannot_hear_instead_of_guessing(sphinx):
+def test_sphinx_rejects_a_digit_it_cannot_hear_instead_of_guessing(sphinx, fsdd):
     """8 kHz FSDD "six": its /s/ lies above 4 kHz, so the grammar forces some other
     number; the verifier must turn that into unknown, not a logged wrong count."""
     for take in (40, 41, 42):
-        answer = sphinx.decode_wav(FSDD / f"6_jackson_{take}.wav", "reps")
+        answer = sphinx.decode_wav(fsdd / f"6_jackson_{take}.wav", "reps")
         assert answer.kind == "unknown" and answer.confidence < 0.5
 
 
