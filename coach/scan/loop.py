@@ -19,14 +19,13 @@ virtual clock a scan renders in a fraction of its length, with the same timeline
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 import json
 import logging
 import queue
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +39,7 @@ from coach.core import scan as core
 from coach.core.answers import Answer, parse
 from coach.errors import CoachError, DeviceError
 from coach.settings import Paths, Settings
-from coach.store import Store, new_uid, now_iso, to_json
+from coach.store import AnswerRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -457,50 +456,6 @@ class ScanPlayer:
         return True
 
 
-# -- the history ---------------------------------------------------------------------------
-def start_record(store: Store, style: str, minutes: float, focus: Sequence[str]) -> int:
-    with store.transaction() as db:
-        cursor = db.execute(
-            "INSERT INTO scans (uid, style, minutes, focus, started, status) "
-            "VALUES (?, ?, ?, ?, ?, 'running')",
-            (new_uid(), style, float(minutes), ",".join(focus) or None, now_iso()))
-        return int(cursor.lastrowid)
-
-
-def record_answer(store: Store, scan_id: int, expect: str, answer: Answer, engine: str) -> None:
-    with store.transaction() as db:
-        db.execute(
-            "INSERT INTO answers (uid, scan_id, expect, kind, value, words, confidence, engine, "
-            "at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (new_uid(), scan_id, expect, answer.kind, to_json(answer.value), answer.text,
-             float(answer.confidence), engine, now_iso()))
-
-
-def finish_record(store: Store, scan_id: int, status: str, feeling: str | None,
-                  sore: str | None) -> None:
-    with store.transaction() as db:
-        db.execute("UPDATE scans SET ended = ?, status = ?, feeling = ?, sore = ? WHERE id = ?",
-                   (now_iso(), status, feeling, sore, scan_id))
-
-
-def latest_soreness(store: Store, day: dt.date | None = None) -> list[str]:
-    """Sore regions recorded by scans on ``day`` (local time; default today), latest first.
-
-    Region names are the hearing module's canonical ones ("lower back", "shoulders").
-    """
-    day = day or dt.date.today()
-    since = (dt.datetime.combine(day, dt.time.min).astimezone() - dt.timedelta(days=1))
-    rows = store.query("SELECT sore, started FROM scans WHERE sore IS NOT NULL AND started >= ? "
-                       "ORDER BY started DESC, id DESC",
-                       (since.astimezone(dt.UTC).isoformat(timespec="milliseconds"),))
-    out: list[str] = []
-    for row in rows:
-        local = dt.datetime.fromisoformat(row["started"]).astimezone().date()
-        if local == day and row["sore"] not in out:
-            out.append(row["sore"])
-    return out
-
-
 # -- one whole scan --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ScanRequest:
@@ -617,7 +572,7 @@ class ScanSession:
             self.voice.render(text)
         scan_id = None
         if self.store is not None:
-            scan_id = start_record(self.store, self.request.style, self.minutes, self.focus)
+            scan_id = self.store.start_scan(self.request.style, self.minutes, self.focus)
         status, feeling, sore = STOPPED, None, None
         tones = (len(self._sounds[sounds.BREATH_IN]), len(self._sounds[sounds.BREATH_OUT]))
         player = ScanPlayer(self.speaker, timeline, self._render, self.answers, self.events,
@@ -632,7 +587,7 @@ class ScanSession:
                 feeling, sore = self._check_in(player, scan_id)
         finally:
             if self.store is not None and scan_id is not None:
-                finish_record(self.store, scan_id, status, feeling, sore)
+                self.store.end_scan(scan_id, status, feeling, sore)
         player.set_state(State.DONE if status == COMPLETED else State.STOPPED)
         player.emit(ev.End(status))
         return ScanOutcome(scan_id, status, feeling, sore, played.timeline or timeline,
@@ -672,7 +627,9 @@ class ScanSession:
                 return None
             player.emit(ev.Heard(answer.kind, answer.value, answer.text, answer.confidence))
             if self.store is not None and scan_id is not None:
-                record_answer(self.store, scan_id, expect, answer, self.answers.engine)
+                self.store.save_scan_answer(scan_id, AnswerRecord(
+                    expect, answer.kind, answer.value, answer.text, float(answer.confidence),
+                    self.answers.engine))
             if answer.kind == "command":
                 if answer.value in ("stop", "done", "skip"):
                     return None

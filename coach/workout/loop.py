@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from typing import IO
 
 from coach.core import adapt
-from coach.core.adapt import SetOutcome, weight
+from coach.core.adapt import SetOutcome, load_words
 from coach.core.answers import Answer
 from coach.core.library import Exercise, Library
 from coach.core.plans import Plan, PlanExercise
@@ -116,10 +116,6 @@ def tempo_words(tempo_text: str) -> str:
     if tempo.top:
         parts.append(f"squeeze {adapt.number(tempo.top)}")
     return ", ".join(parts)
-
-
-def load_words(load: float, unit: str) -> str:
-    return "body weight" if load <= 0 else weight(load, unit)
 
 
 class Session:
@@ -286,36 +282,25 @@ class Session:
         self.progress = self.progress.with_exercise(exercise_id, progress)
 
     def _prepare_exercise(self, item: PlanExercise, exercise: Exercise) -> list[str]:
-        """Today's starting values for an exercise (once): the plan's, lightened for a sore
-        region, and capped for a connection plan. Returns the lines that explain it."""
+        """Today's starting values for an exercise (once): ``adapt.start_of_day`` decides
+        the load; returns the lines that explain it."""
         current = self.progress.exercises.get(item.id)
         if current is not None and current.adjusted:
             return []
-        lines = []
-        load = item.load if current is None else current.load
-        increment = exercise.increment_for(self.plan.unit)
-        if self.sore and exercise.works_region(self.sore) and load > 0:
-            lighter = adapt.lighten_for_sore(load, increment)
-            verb = "are" if self.sore.endswith("s") else "is"
-            lines.append(f"Your {self.sore} {verb} sore today, so "
-                         f"{load_words(lighter, self.plan.unit)} instead of {adapt.number(load)}.")
-            load = lighter
-        if self.plan.connection and load > 0 and increment > 0:
-            best = adapt.best_one_rep_max(self.store.recent_sets(item.id, self.plan.unit))
-            limit = adapt.connection_limit(best, increment) if best else load
-            if 0 < limit < load:
-                lines.append(f"To feel the muscle, we stay at 60% of your best: "
-                             f"{load_words(limit, self.plan.unit)}.")
-                load = limit
+        unit = self.plan.unit
+        increment = exercise.increment_for(unit)
+        recent = self.store.recent_sets(item.id, unit) if self.plan.connection else []
+        today = adapt.start_of_day(exercise, item.load if current is None else current.load,
+                                   unit, increment, self.sore, self.plan.connection, recent)
         cue = current.cue if current is not None else None
         if cue is None:
             choice = adapt.choose_cue(exercise, self.library.cues_for(item.id),
                                       self.store.cue_stats(item.id), self.rng)
             cue = choice.cue.id
         self._set_progress(item.id, ExerciseProgress(
-            load=load, tempo=item.tempo if current is None else current.tempo, cue=cue,
+            load=today.load, tempo=item.tempo if current is None else current.tempo, cue=cue,
             adjusted=True))
-        return lines
+        return list(today.notes)
 
     def _next_position(self, index: int, set_number: int) -> tuple[int, int]:
         if set_number < self.plan.exercises[index].sets:
@@ -447,19 +432,13 @@ class Session:
         self._enter(State.ASKING)
         question = "How many seconds did you hold?" if exercise.isometric else "How many reps?"
         reps_answer = self.ask(question, "reps", "reps", lambda a: a.kind == "reps", exercise)
-        reps = int(reps_answer.value) if reps_answer is not None else None
 
         def felt_or_where(answer: Answer) -> bool:
             return answer.kind == "felt" or (answer.kind == "where" and answer.value is not None)
 
         felt_answer = self.ask(f"Did you feel it in your {exercise.feel_in}?", "felt", "any",
                                felt_or_where, exercise)
-        if felt_answer is None:
-            return reps, None, None
-        if felt_answer.kind == "felt":
-            return reps, bool(felt_answer.value), None
-        where = str(felt_answer.value)
-        return reps, exercise.is_target(where), where
+        return adapt.read_answers(exercise, reps_answer, felt_answer)
 
     def _adapt(self, item: PlanExercise, exercise: Exercise, set_number: int, started: str,
                reps: int | None, felt: bool | None, where: str | None,
@@ -469,15 +448,10 @@ class Session:
         unit = self.plan.unit
         outcome = SetOutcome(exercise, progress.load, unit, progress.tempo, item.reps, reps,
                              felt, where if felt is False else None, progress.cue)
-        one_rep_max = 0.0
-        if self.plan.connection:
-            recent = self.store.recent_sets(item.id, unit)
-            one_rep_max = adapt.best_one_rep_max(
-                recent + ([(progress.load, reps)] if reps else []))
-        stats = self.store.cue_stats(item.id)
+        recent = self.store.recent_sets(item.id, unit) if self.plan.connection else []
         decision = adapt.decide(outcome, exercise.increment_for(unit),
-                                self.library.cues_for(item.id), stats, self.rng,
-                                connection=self.plan.connection, one_rep_max=one_rep_max)
+                                self.library.cues_for(item.id), self.store.cue_stats(item.id),
+                                self.rng, connection=self.plan.connection, recent=recent)
         logged = LoggedSet(self.session_id, item.id, set_number, progress.load, unit, reps,
                            felt, where, progress.cue, progress.tempo, started, now_iso())
         self._set_progress(item.id, replace(
