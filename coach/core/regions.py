@@ -141,16 +141,20 @@ def _strings(entry: dict, key: str, path: Path) -> tuple[str, ...]:
     return tuple(v.strip().lower() for v in value)
 
 
-def read_body(path: Path) -> Body:
+def read_toml(path: Path, fix: str) -> dict:
+    """A data file's TOML; a syntax error or an unreadable file is a CoachError with ``fix``."""
     try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+            return tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
-        raise CoachError(f"{path} is not valid TOML ({error})", _fix_for(path),
-                         exit_code=2) from None
+        raise CoachError(f"{path} is not valid TOML ({error})", fix, exit_code=2) from None
     except OSError as error:
         raise CoachError(f"cannot read {path} ({error.strerror})",
                          "check the file exists and is readable", exit_code=2) from None
+
+
+def read_body(path: Path) -> Body:
+    data = read_toml(path, _fix_for(path))
     regions = []
     for entry in data.get("region", []):
         if not isinstance(entry, dict) or not entry.get("name"):

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from coach.core import answers
-from coach.core.regions import Body, Region, load_body  # noqa: F401 (the scan's names)
+from coach.core.regions import Body, Region, load_body, read_toml  # noqa: F401
 from coach.errors import CoachError
 
 #: The folder holding the scripts that ship with the coach.
@@ -87,15 +86,7 @@ def _words(text: str) -> str:
 
 
 def _read_toml(path: Path) -> dict:
-    try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise CoachError(f"{path} is not valid TOML ({error})", _fix_for(path),
-                         exit_code=2) from None
-    except OSError as error:
-        raise CoachError(f"cannot read {path} ({error.strerror})",
-                         "check the file exists and is readable", exit_code=2) from None
+    return read_toml(path, _fix_for(path))
 
 
 def _pick(name: str, user_dir: Path | None) -> Path:
