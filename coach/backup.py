@@ -25,15 +25,14 @@ adds up, and a repeated import never doubles.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from coach.errors import CoachError
+from coach.files import output_file
 from coach.store import Store, count_cue, now_iso
 
 FORMAT = "coach-history"
@@ -185,19 +184,8 @@ def export_file(store: Store, path: str | Path) -> dict[str, int]:
     if str(path) == "-":
         sys.stdout.write(text)
         return counts
-    target = Path(path)
-    try:
-        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, target)
-    except OSError as error:
-        if "temp" in locals() and os.path.exists(temp):
-            os.unlink(temp)
-        raise CoachError(f"cannot write {target} ({error.strerror})",
-                         "pick a writable folder with free space", exit_code=2) from None
+    with output_file(path) as out:
+        out.write(text.encode("utf-8"))
     return counts
 
 

@@ -13,6 +13,7 @@ import importlib
 import logging
 import os
 import pkgutil
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -36,6 +37,31 @@ def _command_modules():
         if hasattr(module, "NAME") and hasattr(module, "run"):
             modules.append(module)
     return modules
+
+
+#: Speaking rates espeak-ng renders, in words per minute.
+RATES = (80, 450)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with errors in the coach's form: one line, then the fix (no usage dump)."""
+
+    def error(self, message: str):
+        print(f"coach: {message}", file=sys.stderr)
+        print(f"  fix: see `{self.prog} --help`", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _rate(text: str) -> int:
+    try:
+        rate = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of words per "
+                                         "minute") from None
+    if not RATES[0] <= rate <= RATES[1]:
+        raise argparse.ArgumentTypeError(f"{rate} is out of range: use {RATES[0]} to "
+                                         f"{RATES[1]} words per minute")
+    return rate
 
 
 def _latency(text: str) -> str | float:
@@ -69,7 +95,7 @@ def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None
     )
     parser.add_argument("--voice", default=default(None),
                         help="speech voice id or name substring (espeak-ng)")
-    parser.add_argument("--rate", type=int, default=default(170),
+    parser.add_argument("--rate", type=_rate, default=default(170),
                         help="speaking rate, words per minute")
     parser.add_argument("--latency", default=default("low"), type=_latency,
                         help="speaker buffer: low (default), high (steadier on a busy "
@@ -79,7 +105,7 @@ def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="coach",
         description="Offline, voice-guided audio coach for strength training and body scans.",
     )
@@ -123,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:  # defaults of the default command's own options
         args = parser.parse_args([*(argv or sys.argv[1:]), name])
     settings = settings_from_args(args)
+    from coach.audio.devices import filter_native_noise
+
+    filter_native_noise()
     try:
         return int(commands[name].run(args, settings) or 0)
     except CoachError as error:
@@ -135,8 +164,23 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except sqlite3.DatabaseError as error:  # damaged after it opened (a bad page, a full disk)
+        return _one_line(f"the history database {settings.paths.database} cannot be used "
+                         f"({error})", "move it aside and restore a backup with coach import, "
+                         "or pass another --data-dir", 1, error)
+    except OSError as error:  # the disk or a device, not a bug in the coach
+        where = f" {error.filename}" if error.filename else ""
+        return _one_line(f"cannot use{where} ({error.strerror or error})",
+                         "check the path, its permissions and the free space", 1, error)
     except Exception as error:  # a bug: one line for the user, the details in a file
         return _report_crash(error, settings)
+
+
+def _one_line(message: str, fix: str, code: int, error: BaseException) -> int:
+    print(f"coach: {message}", file=sys.stderr)
+    print(f"  fix: {fix}", file=sys.stderr)
+    log.debug("", exc_info=error)
+    return code
 
 
 def _report_crash(error: Exception, settings: Settings) -> int:

@@ -12,12 +12,18 @@ add fields, never rename them.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import IO, Any, ClassVar
+
+from coach.errors import CoachError
+from coach.files import output_error
+
+log = logging.getLogger(__name__)
 
 SAY = "say"
 LISTEN = "listen"
@@ -168,10 +174,17 @@ class EventWriter:
             if str(target) == "-":
                 self._out = sys.stdout
             else:
-                self._out = open(target, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+                try:
+                    self._out = open(target, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+                except OSError as error:
+                    raise output_error(target, error, "events to") from None
                 self._owned = True
         else:
             self._out = target
+        self._target = target
+        self.failed: CoachError | None = None
+        """Set when a write failed (a full disk): events stop, the work goes on, and the
+        error is raised when the writer closes."""
 
     def elapsed(self) -> float:
         return self._clock() - self._start
@@ -186,22 +199,38 @@ class EventWriter:
         record = {"t": stamp, **event.to_dict()}
         with self._lock:
             if self._out is not None:
-                self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                self._out.flush()
+                try:
+                    self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    self._out.flush()
+                except OSError as error:  # the set being saved matters more than its event
+                    self.failed = output_error(self._target, error, "events to")
+                    log.debug("%s; no more events are written", self.failed.message)
+                    self._out = None
             for callback in self._listeners:
                 callback(event, stamp)
         return record
 
     def close(self) -> None:
-        if self._owned and self._out is not None:
-            self._out.close()
-        self._out = None
+        """Close the file; raises the write error (a CoachError) if one happened."""
+        out, self._out = self._out, None
+        if self._owned and out is not None:
+            try:
+                out.close()
+            except OSError as error:
+                self.failed = self.failed or output_error(self._target, error, "events to")
+        if self.failed is not None:
+            failed, self.failed = self.failed, None
+            raise failed
 
     def __enter__(self) -> EventWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind, value, traceback) -> None:
+        try:
+            self.close()
+        except CoachError:
+            if kind is None:  # an error already on its way out is the one to report
+                raise
 
 
 def read_events(path: str | Path) -> list[dict[str, Any]]:

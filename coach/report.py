@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coach.errors import CoachError, MissingPart
+from coach.files import output_file
 from coach.history import History, local
 from coach.summary import MIN_CUE_ANSWERS, Names
 
@@ -304,11 +305,10 @@ def write_report(history: History, names: Names, path: str | Path) -> ReportData
                          "run coach session or coach scan first, or widen --since/--exercise")
     figure = draw(data)
     target = Path(path)
+    kind = target.suffix.lstrip(".").lower() or "png"
     try:
-        figure.savefig(target)
-    except OSError as error:
-        raise CoachError(f"cannot write {target} ({error.strerror})",
-                         "pick a writable folder with --out", exit_code=2) from None
+        with output_file(target) as handle:
+            figure.savefig(handle, format=kind)
     except ValueError as error:
         raise CoachError(f"cannot write {target} ({error})",
                          "use a .png, .svg or .pdf name with --out", exit_code=2) from None

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
@@ -103,6 +105,17 @@ MIGRATIONS: list[str] = [
 ]
 
 
+#: A test hook for the kill soak (scripts/bench_faults.py): "N" stops this process with
+#: SIGSTOP inside the N-th set's transaction, just before COMMIT; "N+" just after COMMIT,
+#: before the session hears it returned. The soak then kills it there. Unset: nothing.
+PAUSE_AT_COMMIT = os.environ.get("COACH_TEST_PAUSE_AT_COMMIT", "")
+
+
+def _pause_for_test(commit: int, after: bool) -> None:
+    if PAUSE_AT_COMMIT and PAUSE_AT_COMMIT == f"{commit}{'+' if after else ''}":
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
@@ -167,6 +180,7 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._sets_committed = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
@@ -176,6 +190,9 @@ class Store:
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError):  # a folder it cannot write, a full disk
+                raise StoreError(f"cannot open the history database {self.path} ({error})",
+                                 "pass a writable --data-dir with free space") from None
             raise StoreError(
                 f"cannot open the history database {self.path} ({error})",
                 "move the file aside (it is kept) or pass another --data-dir",
@@ -193,8 +210,9 @@ class Store:
                 self.db.execute(f"PRAGMA user_version={number}")
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT; a full disk becomes a StoreError with a fix."""
+    def transaction(self, pause_as: int = 0) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; a full disk becomes a StoreError with a fix.
+        ``pause_as``: the set number for the kill soak's hook (``PAUSE_AT_COMMIT``)."""
         try:
             self.db.execute("BEGIN IMMEDIATE")
             try:
@@ -202,10 +220,17 @@ class Store:
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
+            if pause_as:
+                _pause_for_test(pause_as, after=False)
             self.db.execute("COMMIT")
-        except sqlite3.OperationalError as error:
+            if pause_as:
+                _pause_for_test(pause_as, after=True)
+        except sqlite3.OperationalError as error:  # SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY
             if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
+                try:
+                    self.db.execute("ROLLBACK")
+                except sqlite3.Error:  # SQLite has rolled back on its own
+                    pass
             raise StoreError(f"could not save to {self.path} ({error})",
                              "free some disk space; nothing already saved is lost") from None
 
@@ -234,7 +259,8 @@ class Store:
         whose commit did in fact land) changes nothing and returns the existing id.
         ``loose_answers`` (commands heard between sets) are saved without a set id.
         """
-        with self.transaction() as db:
+        pause_as = self._sets_committed + 1 if PAUSE_AT_COMMIT else 0
+        with self.transaction(pause_as) as db:
             row = db.execute("SELECT id FROM sets WHERE uid = ?", (logged.uid,)).fetchone()
             if row is not None:
                 return int(row[0])
@@ -262,7 +288,8 @@ class Store:
             if state is not None:
                 db.execute("UPDATE sessions SET state = ? WHERE id = ?",
                            (to_json(state), logged.session_id))
-            return set_id
+        self._sets_committed += 1
+        return set_id
 
     @staticmethod
     def _insert_answer(db: sqlite3.Connection, session_id: int | None, set_id: int | None,

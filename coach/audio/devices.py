@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from coach.errors import DeviceError, MissingPart
@@ -22,6 +29,128 @@ def sounddevice_module():
             "run ./scripts/run.sh, or pip install sounddevice",
         ) from None
     return sounddevice
+
+
+@contextmanager
+def native_messages() -> Iterator[list[str]]:
+    """Hold back what ALSA and PortAudio print straight to file descriptor 2 while a
+    stream opens (a failed open prints a dozen lines of C source positions). The lines
+    are in the yielded list afterwards: a failure puts the telling one in its single-line
+    error (``native_cause``); after a success they are written out as they were."""
+    lines: list[str] = []
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (embedded): nothing to hold back
+        yield lines
+        return
+    failed = True
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield lines
+            failed = False
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text = held.read()
+            lines.extend(text.decode("utf-8", "replace").splitlines())
+            if text and not failed:
+                os.write(2, text)
+
+
+#: How ALSA's and PortAudio's own messages begin (printed straight to file descriptor 2).
+NATIVE_NOISE = (b"Expression '", b"ALSA lib ")
+
+
+class _NoiseFilter(threading.Thread):
+    """Copies what arrives on a pipe to the real stderr, without ALSA's and PortAudio's
+    lines: a speaker unplugged mid-run makes PortAudio's audio thread print C source
+    positions, and the user should see only the coach's one line. Partial lines (a
+    typed-answer prompt) pass at once unless they could be the start of such a line."""
+
+    def __init__(self, read_fd: int, real_fd: int) -> None:
+        super().__init__(name="stderr-filter", daemon=True)
+        self.read_fd = read_fd
+        self.real_fd = real_fd
+
+    def _out(self, data: bytes) -> None:
+        try:
+            os.write(self.real_fd, data)
+        except OSError:
+            pass  # stderr went away: the bytes are dropped, never the writer blocked
+
+    def run(self) -> None:
+        pending, passing, dropped = b"", False, False
+        while True:
+            try:
+                chunk = os.read(self.read_fd, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            pending += chunk
+            while pending:
+                newline = pending.find(b"\n")
+                if passing:  # the rest of a line already let through
+                    end = len(pending) if newline < 0 else newline + 1
+                    self._out(pending[:end])
+                    pending, passing = pending[end:], newline < 0
+                    continue
+                if newline < 0:
+                    if not any(p.startswith(pending[:len(p)]) for p in NATIVE_NOISE):
+                        self._out(pending)
+                        pending, passing = b"", True
+                    break
+                line, pending = pending[:newline + 1], pending[newline + 1:]
+                if line.startswith(NATIVE_NOISE) or (dropped and not line.strip()):
+                    dropped = True
+                    continue
+                dropped = False
+                self._out(line)
+        if pending:
+            self._out(pending)
+        os.close(self.read_fd)
+
+
+_filter: _NoiseFilter | None = None
+
+
+def filter_native_noise() -> None:
+    """From now on, drop ALSA's and PortAudio's own lines from this process's stderr
+    (called once by the command line; the last lines are flushed at exit)."""
+    global _filter
+    if _filter is not None:
+        return
+    try:
+        sys.stderr.flush()
+        real = os.dup(2)
+        read_fd, write_fd = os.pipe()
+        os.dup2(write_fd, 2)
+        os.close(write_fd)
+    except (OSError, ValueError):
+        return
+    _filter = _NoiseFilter(read_fd, real)
+    _filter.start()
+
+    def restore() -> None:
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os.dup2(real, 2)  # the pipe's last writer closes: the filter reads to its end
+        _filter.join(timeout=1.0)
+
+    atexit.register(restore)
+
+
+def native_cause(lines: list[str]) -> str:
+    """The line of ALSA's output that says why a stream did not open, or ''."""
+    for line in lines:  # ALSA lib pcm_pulse.c:758:(pulse_prepare) PulseAudio: Unable to ...
+        if line.startswith("ALSA lib ") and ") " in line:
+            return line.split(") ", 1)[1].strip()
+    return ""
 
 
 @dataclass(frozen=True)

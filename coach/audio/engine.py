@@ -128,19 +128,21 @@ class Speaker(_Mixer):
     def start(self) -> Speaker:
         sd = devices.sounddevice_module()
         try:
-            self._stream = sd.OutputStream(
-                samplerate=self.rate,
-                channels=1,
-                dtype="float32",
-                device=self.device,
-                blocksize=self.settings.block_frames,
-                latency=self.settings.latency,
-                callback=self._callback,
-            )
-            self._stream.start()
+            with devices.native_messages() as noise:
+                self._stream = sd.OutputStream(
+                    samplerate=self.rate,
+                    channels=1,
+                    dtype="float32",
+                    device=self.device,
+                    blocksize=self.settings.block_frames,
+                    latency=self.settings.latency,
+                    callback=self._callback,
+                )
+                self._stream.start()
         except (sd.PortAudioError, ValueError) as error:
+            cause = devices.native_cause(noise) or error
             raise DeviceError(
-                f"cannot open the speaker ({error})",
+                f"cannot open the speaker ({cause})",
                 "check it is plugged in and free, or pick another with --output-device "
                 "(see `coach devices`)",
             ) from None
@@ -246,12 +248,15 @@ class OfflineSpeaker(_Mixer):
 
     def save(self, path, block_seconds: float = 10.0) -> float:
         """Write the mix to ``path`` ``block_seconds`` at a time (a 30-minute scan needs a
-        few MB, not a GB); returns its duration in seconds."""
+        few MB, not a GB); returns its duration in seconds. The file appears whole or not
+        at all, and an unwritable path is a CoachError with a fix (``coach.files``)."""
+        from coach.files import output_file
+
         live = sorted((s for s in self._kept if not s.cancelled and len(s.samples)),
                       key=lambda s: s.start)
         length = max([self._cursor, *[s.end for s in live]])
         block = max(1, int(block_seconds * self.rate))
-        with wave.open(str(path), "wb") as handle:
+        with output_file(path) as raw, wave.open(raw, "wb") as handle:
             handle.setnchannels(1)
             handle.setsampwidth(2)
             handle.setframerate(self.rate)
@@ -303,18 +308,19 @@ class Microphone:
         sd = devices.sounddevice_module()
         for rate in (self.rate, None):
             try:
-                if rate is None:
-                    info = sd.query_devices(self.device, "input")
-                    rate = int(info["default_samplerate"])
-                self._stream = sd.InputStream(
-                    samplerate=rate, channels=1, dtype="float32", device=self.device,
-                    blocksize=int(rate * 0.02), callback=self._callback)
-                self._stream.start()
+                with devices.native_messages() as noise:
+                    if rate is None:
+                        info = sd.query_devices(self.device, "input")
+                        rate = int(info["default_samplerate"])
+                    self._stream = sd.InputStream(
+                        samplerate=rate, channels=1, dtype="float32", device=self.device,
+                        blocksize=int(rate * 0.02), callback=self._callback)
+                    self._stream.start()
                 if rate != self.rate:
                     self._resampler = StreamResampler(rate, self.rate)
                 return self
             except (sd.PortAudioError, ValueError) as error:
-                last = error
+                last = devices.native_cause(noise) or error
                 continue
         raise DeviceError(
             f"cannot open the microphone ({last})",

@@ -25,6 +25,9 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
             raw = handle.readframes(handle.getnframes())
     except FileNotFoundError:
         raise CoachError(f"no such file: {path}", "check the path", exit_code=2) from None
+    except OSError as error:
+        raise CoachError(f"cannot read {path} ({error.strerror or error})", "give a WAV file",
+                         exit_code=2) from None
     except (wave.Error, EOFError) as error:
         raise CoachError(
             f"{path} is not a PCM WAV file ({error})",
@@ -51,9 +54,12 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
 
 
 def write_wav(path: str | Path, samples: np.ndarray, rate: int) -> None:
-    """Write float32 mono samples (-1..1) as a 16-bit PCM WAV."""
+    """Write float32 mono samples (-1..1) as a 16-bit PCM WAV (whole or not at all; an
+    unwritable path is a CoachError with a fix, see ``coach.files``)."""
+    from coach.files import output_file
+
     pcm = to_int16(samples)
-    with wave.open(str(path), "wb") as handle:
+    with output_file(path) as raw, wave.open(raw, "wb") as handle:
         handle.setnchannels(1)
         handle.setsampwidth(2)
         handle.setframerate(int(rate))

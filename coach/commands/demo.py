@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from coach.files import check_output
 from coach.settings import Settings
 
 NAME = "demo"
@@ -21,5 +22,8 @@ def add_arguments(parser) -> None:
 def run(args, settings: Settings) -> int:
     from coach.demo import run_demo
 
+    for path in (args.out, args.events):
+        if path and path != "-":
+            check_output(path)
     result = run_demo(settings, Path(args.out), plan=args.plan, events_path=args.events)
     return 0 if result.status == "completed" else 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from coach.errors import CoachError
 from coach.events import EventWriter
+from coach.files import check_output
 from coach.settings import Settings
 
 NAME = "device"
@@ -27,9 +29,19 @@ def add_arguments(parser) -> None:
 
 
 def run(args, settings: Settings) -> int:
+    from coach.core.library import builtin_library
+    from coach.core.plans import load_plan
     from coach.device import Device, DeviceSettings
     from coach.workout.state import SessionSettings
 
+    if args.retry_seconds <= 0 or args.rest_scale < 0:
+        raise CoachError("--retry-seconds and --rest-scale must be positive",
+                         "e.g. --retry-seconds 3 --rest-scale 0.5", exit_code=2)
+    if args.max_reps is not None and args.max_reps < 1:
+        raise CoachError("--max-reps must be 1 or more", "e.g. --max-reps 2", exit_code=2)
+    load_plan(args.plan, builtin_library(), settings.paths.data_dir / "plans")  # fail now
+    if args.events and args.events != "-":
+        check_output(args.events)
     options = DeviceSettings(
         engine=args.engine, model=args.model, retry_seconds=args.retry_seconds,
         default_plan=args.plan, max_activities=1 if args.once else None,

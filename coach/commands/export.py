@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from coach.backup import export_file
+from coach.files import check_output
 from coach.settings import Settings
 from coach.store import Store
 
@@ -19,6 +20,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args, settings: Settings) -> int:
+    if args.file != "-":
+        check_output(args.file)
     with Store(settings.paths.database) as store:
         counts = export_file(store, args.file)
     log.info("exported %s to %s", _counts(counts), args.file)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from coach.commands.history import add_filters
+from coach.files import check_output
 from coach.history import load_history, parse_since
 from coach.report import write_report
 from coach.settings import Settings
@@ -25,6 +26,7 @@ def add_arguments(parser) -> None:
 
 def run(args, settings: Settings) -> int:
     since = parse_since(args.since) if args.since else None
+    check_output(args.out)
     with Store(settings.paths.database) as store:
         history = load_history(store, args.exercise, since, check_exercise=True)
     data = write_report(history, library_names(), args.out)

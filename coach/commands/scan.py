@@ -9,6 +9,7 @@ from pathlib import Path
 from coach import events as ev
 from coach.core import scan as core
 from coach.errors import CoachError
+from coach.files import check_output
 from coach.settings import Settings
 
 NAME = "scan"
@@ -70,6 +71,9 @@ def run(args, settings: Settings) -> int:
     )
     if args.out is not None and args.out.suffix.lower() != ".wav":
         raise CoachError(f"--out {args.out} is not a .wav file", "e.g. --out scan.wav", 2)
+    for path in (args.out, args.events):
+        if path is not None and str(path) != "-":
+            check_output(path)
     with ev.EventWriter(args.events) as events:
         if args.out is not None:
             answers = None

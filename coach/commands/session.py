@@ -7,6 +7,7 @@ from pathlib import Path
 
 from coach.errors import CoachError
 from coach.events import EventWriter
+from coach.files import check_output
 from coach.settings import Settings
 from coach.workout.loop import INTERRUPTED
 from coach.workout.run import DEFAULT_PLAN
@@ -69,6 +70,9 @@ def run(args, settings: Settings) -> int:
     from coach.workout.run import run_session
 
     options = session_settings(args)
+    for path in (args.out, args.events):
+        if path and path != "-":
+            check_output(path)
     with EventWriter(args.events) as events:
         result = run_session(
             settings, options, plan=args.plan, resume=args.resume,

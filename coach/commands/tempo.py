@@ -7,6 +7,7 @@ import sys
 
 from coach.core.tempo import TempoError, parse_tempo
 from coach.events import EventWriter
+from coach.files import check_output
 from coach.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ def run(args, settings: Settings) -> int:
     tempo = parse_tempo(args.pattern)
     if not 1 <= args.reps <= MAX_REPS:
         raise TempoError(f"--reps {args.reps} is out of range", f"use 1 to {MAX_REPS} reps")
+    for path in (args.out, args.events):
+        if path and path != "-":
+            check_output(path)
     return play_tempo(settings, tempo, args.reps, voice=not args.no_voice,
                       numbers=not args.no_numbers, out=args.out, events_path=args.events)
 

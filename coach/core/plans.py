@@ -214,10 +214,10 @@ def load_plan(name_or_path: str | Path, library: Library, user_dir: Path | None 
         if not path.is_file():
             raise CoachError(f"no plan file {spec}", "check the path, or see `coach plans list`",
                              exit_code=2)
-        return parse_plan(path.read_text(encoding="utf-8"), path, library)
+        return parse_plan(_read_plan(path), path, library)
     if user_dir is not None and (Path(user_dir) / f"{spec}.toml").is_file():
         file = Path(user_dir) / f"{spec}.toml"
-        return parse_plan(file.read_text(encoding="utf-8"), file, library)
+        return parse_plan(_read_plan(file), file, library)
     found = _builtin_text(spec)
     if found is None:
         names = sorted(set(builtin_names()) | set(user_names(user_dir)))
@@ -228,6 +228,19 @@ def load_plan(name_or_path: str | Path, library: Library, user_dir: Path | None 
                          exit_code=2)
     text, where = found
     return parse_plan(text, where, library, key=spec, source="built-in")
+
+
+def _read_plan(path: Path) -> str:
+    """A plan file's text; unreadable or binary files are a DataFileError."""
+    fix = "a plan is a UTF-8 TOML text file; see `coach plans show starter` for one"
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as error:
+        raise DataFileError(path, None, f"cannot read it ({error.strerror or error})",
+                            fix) from None
+    except UnicodeDecodeError as error:
+        raise DataFileError(path, None, f"not text (byte {error.start} is not UTF-8)",
+                            fix) from None
 
 
 def plan_from_text(text: str, key: str, source: str, library: Library) -> Plan:

@@ -27,6 +27,7 @@ from typing import IO, Protocol
 
 from coach.core.answers import Answer, parse
 from coach.errors import CoachError
+from coach.files import read_text
 
 log = logging.getLogger(__name__)
 
@@ -132,19 +133,18 @@ class ScriptSource(_LineSource):
     def __init__(self, path: str | Path,
                  recognizer_factory: Callable[[], object] | None = None) -> None:
         super().__init__(recognizer_factory)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as error:
-            raise CoachError(f"cannot read the answers file {path} ({error.strerror})",
-                             "check the path", exit_code=2) from None
+        text = read_text(path, "answers file", "give a text file with one answer or one WAV "
+                         "path per line")
         base = Path(path).resolve().parent
         lines = []
-        for raw in text.splitlines():
+        for number, raw in enumerate(text.splitlines(), start=1):
             if raw.strip().startswith("#"):
                 continue
             line = raw.split("#", 1)[0].strip()
-            if line.lower().endswith(".wav") and not Path(line).is_absolute():
-                line = str(base / line)
+            if line.lower().endswith(".wav"):
+                if not Path(line).is_absolute():
+                    line = str(base / line)
+                _check_wav(f"{path}:{number}", line)
             lines.append(line)
         while lines and lines[-1] == "":
             lines.pop()
@@ -164,6 +164,19 @@ class ScriptSource(_LineSource):
     @property
     def remaining(self) -> int:
         return len(self._lines)
+
+
+def _check_wav(where: str, path: str) -> None:
+    """A WAV answer is checked before the session starts, not when its set is asked."""
+    import wave
+
+    try:
+        with wave.open(path, "rb"):
+            pass
+    except (OSError, wave.Error, EOFError) as error:
+        reason = getattr(error, "strerror", None) or str(error) or "empty"
+        raise CoachError(f"{where}: the answer {path} is not a readable WAV file ({reason})",
+                         "give one answer or one WAV path per line", exit_code=2) from None
 
 
 class TypedSource(_LineSource):

@@ -38,6 +38,7 @@ from coach.audio.speech import Voice
 from coach.core import scan as core
 from coach.core.answers import Answer, parse
 from coach.errors import CoachError, DeviceError
+from coach.files import read_text
 from coach.settings import Paths, Settings
 from coach.store import AnswerRecord, Store
 
@@ -147,11 +148,8 @@ class ScriptedAnswers(AnswerSource):
     def __init__(self, path: Path, decode: Callable[[Path, str], Answer] | None = None) -> None:
         self.path = Path(path)
         self._decode = decode
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise CoachError(f"cannot read the answers file {path} ({error.strerror})",
-                             "check the path given to --answers", exit_code=2) from None
+        text = read_text(self.path, "answers file", "give --answers a text file with one "
+                         "answer per line")
         self._timed: list[_Timed] = []
         self._answers: list[str] = []
         for number, raw in enumerate(text.splitlines(), start=1):

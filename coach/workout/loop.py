@@ -319,9 +319,10 @@ class Session:
             try:
                 self.store.save_set(item.logged, item.answers, item.decision, item.state,
                                     item.loose)
-            except StoreError as error:
-                log.warning("coach: could not save set %d of %s (%s); kept in memory, will "
-                            "retry", item.logged.set_number, item.logged.exercise, error.message)
+            except StoreError as error:  # told once; retried after every set and at the end
+                log.log(logging.DEBUG if item.reported else logging.WARNING,
+                        "coach: could not save set %d of %s (%s); kept in memory, will retry",
+                        item.logged.set_number, item.logged.exercise, error.message)
                 if not item.reported:
                     item.reported = True
                     self.say("I couldn't save that set yet. I'm keeping it and will try again.")

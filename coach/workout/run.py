@@ -70,12 +70,17 @@ def _plan_and_resume(store: Store, settings: Settings, plan: str | None, resume:
                      chosen.key)
         return library, chosen, row
     chosen = load_plan(plan or DEFAULT_PLAN, library, settings.paths.data_dir / "plans")
+    return library, chosen, None
+
+
+def _close_interrupted(store: Store) -> None:
+    """A new session replaces the interrupted one: done only once the new one can start
+    (its devices opened), so a bad option never costs the chance to --resume."""
     left = store.unfinished_session()
     if left is not None:
         log.info("coach: the interrupted session of %s is closed; a new one starts "
                  "(use --resume to carry on instead)", left["started"][:16])
         store.end_session(left["id"], "stopped")
-    return library, chosen, None
 
 
 def run_session(settings: Settings, options: SessionSettings, *, plan: str | None = None,
@@ -95,14 +100,15 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
     if out is not None and source is None and not (answers or typed):
         raise CoachError("--out renders without a sound card, so it needs --answers or --typed",
                          "add --answers FILE", exit_code=2)
+    if source is None and answers is not None:  # a bad script fails before the store is touched
+        source = ScriptSource(Path(answers),
+                              recognizer_factory(settings, options.engine, options.model))
     with Store(settings.paths.database) as store:
         library, chosen, row = _plan_and_resume(store, settings, plan, resume)
         voice = Voice(settings.speech, settings.audio.output_rate, settings.paths.speech_cache)
         if source is None:
             factory = recognizer_factory(settings, options.engine, options.model)
-            if answers is not None:
-                source = ScriptSource(Path(answers), factory)
-            elif typed:
+            if typed:
                 source = TypedSource(recognizer_factory=factory)
             else:
                 source = microphone_source(settings, options)
@@ -110,6 +116,8 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
             speaker = OfflineSpeaker(settings.audio.output_rate) if out is not None else \
                 Speaker(settings.audio).start()
             try:
+                if row is None:
+                    _close_interrupted(store)
                 session = Session(plan=chosen, library=library, store=store, speaker=speaker,
                                   voice=voice, source=source, events=events, settings=options,
                                   resume=row, transcript=transcript)
