@@ -101,7 +101,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     data_dir = args.data_dir or (
         Path(os.environ["COACH_DATA_DIR"]) if os.environ.get("COACH_DATA_DIR") else None
     )
-    paths = Paths(data_dir=(data_dir or default_data_dir()).expanduser())
+    cache_dir = os.environ.get("COACH_CACHE_DIR")
+    paths = Paths(data_dir=(data_dir or default_data_dir()).expanduser(),
+                  cache_dir=Path(cache_dir).expanduser() if cache_dir else None)
     return Settings(
         audio=AudioSettings(output_device=args.output_device, input_device=args.input_device,
                             latency=args.latency),

@@ -57,6 +57,8 @@ class SpeechSettings:
 class Paths:
     data_dir: Path = field(default_factory=default_data_dir)
     """Where the database, caches and models live."""
+    cache_dir: Path | None = None
+    """Where caches live, if not ``<data_dir>/cache`` (``COACH_CACHE_DIR``)."""
 
     @property
     def database(self) -> Path:
@@ -64,7 +66,7 @@ class Paths:
 
     @property
     def speech_cache(self) -> Path:
-        return self.data_dir / "cache" / "speech"
+        return (self.cache_dir or self.data_dir / "cache") / "speech"
 
     @property
     def voices(self) -> Path:

@@ -14,6 +14,10 @@ from coach.audio.virtual_card import VirtualCard, default_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 FSDD = ROOT.parent / "shared" / "data" / "fsdd" / "recordings"
+#: One speech cache for every `coach` the tests start, kept between runs: a line is
+#: rendered once (Piper takes ~0.1 s per second of speech here). Tests of the cache
+#: itself give their own folder.
+os.environ.setdefault("COACH_CACHE_DIR", str(ROOT / ".pytest_cache" / "coach-cache"))
 
 
 @pytest.fixture(scope="session")

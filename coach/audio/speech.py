@@ -18,6 +18,7 @@ the ``finished-utterance`` notification, which comes after the file is closed.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import io
@@ -26,6 +27,7 @@ import os
 import shutil
 import tempfile
 import threading
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 MEMORY_CACHE_BYTES = 8 * 1024 * 1024
 #: Seconds to wait for espeak-ng to finish one utterance.
 SYNTH_TIMEOUT = 30.0
+#: The speaking rate (words per minute) at which Piper speaks at its own pace.
+PIPER_NATURAL_RATE = 170
 #: Peak of a Piper line (Piper normalises each sentence to full scale), near espeak-ng's.
 PIPER_PEAK = 0.8
 INSTALL_ESPEAK = "sudo apt-get install espeak-ng (./scripts/run.sh does it for you)"
@@ -211,7 +215,8 @@ class Voice:
             samples, rate = engine.synthesise(text, round(self.settings.rate / scene.length_scale))
             gain = self.settings.volume * scene.level
         else:
-            samples = engine.synthesise(text, scene.length_scale, scene.sentence_pause)
+            pace = PIPER_NATURAL_RATE / max(60, self.settings.rate)  # --rate 300: faster
+            samples = engine.synthesise(text, scene.length_scale * pace, scene.sentence_pause)
             rate = engine.rate
             gain = PIPER_PEAK * self.settings.volume * scene.level
         out = trim_silence(resample(samples, rate, self.output_rate), self.output_rate) * gain
@@ -270,6 +275,7 @@ class _Renderer:
         self._thread = threading.Thread(target=self._loop, name="coach-speech-ahead",
                                         daemon=True)
         self._thread.start()
+        _renderers.add(self)
 
     def add(self, texts: list[str]) -> None:
         with self._condition:
@@ -288,11 +294,13 @@ class _Renderer:
             return self._condition.wait_for(lambda: not self._queue and not self._busy,
                                             timeout)
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 0.0) -> None:
         with self._condition:
             self._stopped = True
             self._queue.clear()
             self._condition.notify_all()
+        if wait:
+            self._thread.join(wait)
 
     def _loop(self) -> None:
         with contextlib.suppress(OSError, AttributeError):  # Linux: this thread only
@@ -316,6 +324,17 @@ class _Renderer:
                     self._busy.pop(key, None)
                     self._condition.notify_all()
                 done.set()
+
+
+_renderers: weakref.WeakSet[_Renderer] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_renderers() -> None:
+    """Let a line being rendered ahead finish before the interpreter (and onnxruntime's
+    session under it) goes away."""
+    for renderer in list(_renderers):
+        renderer.stop(wait=5.0)
 
 
 class DiskCache:
