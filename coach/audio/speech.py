@@ -167,11 +167,14 @@ class Voice:
 
     def render(self, text: str) -> np.ndarray:
         """Speech for ``text`` as float32 mono at ``output_rate`` (cached)."""
+        return self._render(text, ahead=False)
+
+    def _render(self, text: str, ahead: bool) -> np.ndarray:
         key = self.key(text)
         cached = self._recall(key)
         if cached is not None:
             return cached
-        if self._renderer is not None:
+        if self._renderer is not None and not ahead:
             self._renderer.wait_for(key)  # being rendered ahead right now: wait for it
             cached = self._recall(key)
             if cached is not None:
@@ -316,7 +319,7 @@ class _Renderer:
                 self._busy[key] = done
             try:
                 if not self.voice.is_cached(text):
-                    self.voice.render(text)
+                    self.voice._render(text, ahead=True)
             except MissingPart as error:  # the line is rendered (or fails) when it is due
                 log.debug("could not render %r ahead: %s", text[:40], error.message)
             finally:
