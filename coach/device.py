@@ -120,6 +120,16 @@ class Device:
         names.discard("demo")
         return sorted(names)
 
+    def _prepare_scans(self) -> None:
+        """A scan plans with the length of every line of its script: render them in the
+        background while the device waits (kept on disk, so only the first start pays)."""
+        from coach.audio.speech import SCAN
+        from coach.core import scan as core
+
+        voice = Voice(self.settings.speech, self.settings.audio.output_rate,
+                      self.settings.paths.speech_cache, scene=SCAN)
+        voice.prepare(core.all_texts(core.load_script(core.FULL)))
+
     # -- the loop -----------------------------------------------------------------------
     def run(self) -> int:
         from coach.hearing import open_recognizer
@@ -129,6 +139,7 @@ class Device:
         self.voice.warm_up()
         for text in (GREETING, "Stopping.", "Starting your workout.", "Starting a body scan."):
             self.voice.render(text)  # cached before the first word is needed
+        self._prepare_scans()
         while not self.stop.is_set():
             if self.options.max_activities is not None and \
                     self.activities >= self.options.max_activities:

@@ -28,6 +28,12 @@ def fsdd() -> Path:
     return FSDD
 
 
+#: One speech cache for every `coach` the tests start, kept between runs: a line is
+#: rendered once (Piper takes ~0.1 s per second of speech here). Tests of the cache
+#: itself give their own folder.
+os.environ.setdefault("COACH_CACHE_DIR", str(ROOT / ".pytest_cache" / "coach-cache"))
+
+
 @pytest.fixture(scope="session")
 def card() -> VirtualCard:
     """The virtual sound card started by scripts/test.sh (or one started here)."""

@@ -510,8 +510,8 @@ def test_a_spoken_session_through_the_virtual_card(card, tmp_path, voice):
 
     # A second voice for answers the coach asks again for, as a person would say it
     # again differently (recognition on a loaded CI machine is not certain).
-    voices = [Voice(SpeechSettings(rate=170), 22_050),
-              Voice(SpeechSettings(voice="en-us", rate=150), 22_050)]
+    voices = [Voice(SpeechSettings(voice="espeak:en-us", rate=170), 22_050),
+              Voice(SpeechSettings(voice="espeak:en-us", rate=150), 22_050)]
     wavs: dict[str, list] = {}
     for text in {"pause", "resume", *(v for s in ATHLETE for v in s.values()
                                       if isinstance(v, str))}:

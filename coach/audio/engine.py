@@ -212,6 +212,9 @@ class OfflineSpeaker(_Mixer):
     a fraction of its duration with exactly its live sample positions.
     """
 
+    offline = True
+    """Nothing plays: lines need not be rendered ahead of time."""
+
     def __init__(self, rate: int) -> None:
         super().__init__(rate)
         self._cursor = 0

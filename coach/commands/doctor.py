@@ -30,12 +30,19 @@ def add_arguments(parser) -> None:
 
 
 def _speech(settings: Settings) -> Check:
+    from coach.audio import voices
     from coach.audio.speech import Voice
 
     try:
         voice = Voice(settings.speech, settings.audio.output_rate)
         seconds = voice.duration("Ready.")
-        return Check("speech", seconds > 0.1, f"voice {voice.voice_id}, 'Ready.' = {seconds:.2f} s")
+        fallback = voice.choice.engine != voices.parse(settings.speech.voice,
+                                                       settings.speech.voices_dir).engine
+        detail = f"voice {voice.voice_id}, 'Ready.' = {seconds:.2f} s"
+        if fallback:
+            return Check("speech", False, detail + " (the Piper voice did not load: see above)",
+                         "coach voices list; coach voices fetch NAME", required=False)
+        return Check("speech", seconds > 0.1, detail)
     except CoachError as error:
         return Check("speech", False, error.message, error.fix)
 

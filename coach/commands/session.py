@@ -51,6 +51,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-summary", action="store_true",
                         help="no spoken summary at the end")
     parser.add_argument("--seed", type=int, default=None, help="seed of the cue choice")
+    parser.add_argument("--prepare", action="store_true",
+                        help="render every line of the plan before it starts (kept on disk "
+                             "for later runs)")
 
 
 def session_settings(args) -> SessionSettings:
@@ -63,7 +66,8 @@ def session_settings(args) -> SessionSettings:
         rest_scale=args.rest_scale, max_reps=args.max_reps, ready_seconds=args.ready_seconds,
         answer_seconds=args.answer_seconds, warmup=not args.no_warmup,
         phase_words=not args.no_words, rep_numbers=not args.no_words, seed=args.seed,
-        engine=args.engine, model=args.model, summary=not args.no_summary)
+        engine=args.engine, model=args.model, summary=not args.no_summary,
+        prepare=args.prepare)
 
 
 def run(args, settings: Settings) -> int:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from coach.core.answers import Answer
 from coach.core.library import Cue, Exercise
@@ -333,3 +333,19 @@ def decide(outcome: SetOutcome, increment: float, cues: Sequence[Cue],
     failed = outcome.cue if outcome.felt is False else None
     choice = choose_cue(outcome.exercise, cues, stats, rng, failed=failed, where=outcome.where)
     return Decision(next_load, next_tempo, choice.cue.id, reason, rule, capped)
+
+
+def possible_reasons(outcome: SetOutcome, increment: float, connection: bool = False,
+                     one_rep_max: float = 0.0) -> list[str]:
+    """Every reason a set could end in, whatever is answered (reps from none to a few past
+    the top, felt or not or unclear): said while the set runs, rendered ahead of time.
+    Places named are left out (too many); their reason is rendered when it is due."""
+    low, high = outcome.rep_range
+    reasons: list[str] = []
+    for reps in [None, *range(max(0, low - 2), high + 3)]:
+        for felt in (True, False, None):
+            case = replace(outcome, reps=reps, felt=felt, where=None)
+            reason = adapt_load(case, increment, connection, one_rep_max)[2]
+            if reason not in reasons:
+                reasons.append(reason)
+    return reasons

@@ -34,7 +34,7 @@ import numpy as np
 from coach import events as ev
 from coach import sounds
 from coach.audio.engine import OfflineSpeaker, Sound
-from coach.audio.speech import Voice
+from coach.audio.speech import SCAN, Voice
 from coach.core import scan as core
 from coach.core.answers import Answer, parse
 from coach.errors import CoachError, DeviceError
@@ -529,7 +529,8 @@ class ScanSession:
         user_dir = user_scan_dir(settings.paths)
         self.script = core.load_script(request.style, user_dir)
         self.checkin = core.load_checkin(user_dir)
-        self.voice = Voice(settings.speech, self.rate, settings.paths.speech_cache)
+        self.voice = Voice(settings.speech, self.rate, settings.paths.speech_cache, scene=SCAN)
+        self._ahead: dict[str, list[str]] = {}
         self.focus: list[str] = []
         if request.style == core.PRE_WORKOUT:
             self.focus = scan_focus(request, self.script, settings.paths)
@@ -561,11 +562,18 @@ class ScanSession:
 
     def _render(self, item: core.Item) -> np.ndarray:
         if item.kind == core.LINE:
+            if not isinstance(self.speaker, OfflineSpeaker):  # the next lines, into memory
+                self.voice.prepare(self._ahead.get(item.text, ()))
             return self.voice.render(item.text)
         return self._sounds[item.kind]
 
+    def _lines_ahead(self, timeline: core.Timeline, count: int = 3) -> dict[str, list[str]]:
+        texts = [item.text for _, item in timeline.lines()]
+        return {text: texts[number + 1: number + 1 + count] for number, text in enumerate(texts)}
+
     def run(self) -> ScanOutcome:
         timeline = self.plan()
+        self._ahead = self._lines_ahead(timeline)
         for text in self._checkin_lines():  # rendered now, so the check-in starts at once
             self.voice.render(text)
         scan_id = None

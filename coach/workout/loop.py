@@ -348,21 +348,78 @@ class Session:
                 self.say(exercise.warmup)
             for note in notes:
                 self.say(note)
-        low, high = item.reps
-        load = load_words(progress.load, self.plan.unit).capitalize()
-        if exercise.isometric:
-            target = f"hold {low} to {high} seconds" if low != high else f"hold {high} seconds"
-            line = f"Set {set_number} of {item.sets}. {load}, {target}."
-        else:
-            target = f"{low} to {high} reps" if low != high else \
-                f"{high} rep{'' if high == 1 else 's'}"
-            line = (f"Set {set_number} of {item.sets}. {load}, {target}, "
-                    f"{tempo_words(progress.tempo)}.")
+        line = self._set_line(item, exercise, set_number)
         cue = self.library.cue(progress.cue) if progress.cue else None
         self.say(line)
         self.last_instruction = line + (f" {cue.text}" if cue else "")
         if cue is not None:
             self.say(cue.text)
+
+    def _set_line(self, item: PlanExercise, exercise: Exercise, set_number: int,
+                  progress: ExerciseProgress | None = None) -> str:
+        progress = progress or self.progress.exercises[item.id]
+        low, high = item.reps
+        load = load_words(progress.load, self.plan.unit).capitalize()
+        if exercise.isometric:
+            target = f"hold {low} to {high} seconds" if low != high else f"hold {high} seconds"
+            return f"Set {set_number} of {item.sets}. {load}, {target}."
+        target = f"{low} to {high} reps" if low != high else \
+            f"{high} rep{'' if high == 1 else 's'}"
+        return (f"Set {set_number} of {item.sets}. {load}, {target}, "
+                f"{tempo_words(progress.tempo)}.")
+
+    # -- speech rendered ahead (coach.audio.speech's background renderer) -----------------
+    def _prepare_lines(self, lines: list[str]) -> None:
+        """Hand lines to the background renderer (not offline: nothing plays, none is late)."""
+        prepare = getattr(self.voice, "prepare", None)
+        if prepare is not None and not getattr(self.speaker, "offline", False):
+            prepare(lines)
+
+    def _lines_of_set(self, item: PlanExercise, exercise: Exercise, set_number: int,
+                      progress: ExerciseProgress | None = None) -> list[str]:
+        """What a set says before its answers: announcement, cue, "Ready?", the questions."""
+        lines = []
+        progress = progress or self.progress.exercises.get(item.id)
+        if set_number == 1 or item.id not in self._announced:
+            lines += [f"{exercise.name.capitalize()}.",
+                      exercise.warmup if self.settings.warmup and exercise.warmup else ""]
+        if progress is not None:
+            lines.append(self._set_line(item, exercise, set_number, progress))
+            if progress.cue:
+                lines.append(self.library.cue(progress.cue).text)
+        questions = ["How many seconds did you hold?" if exercise.isometric
+                     else "How many reps?", f"Did you feel it in your {exercise.feel_in}?"]
+        lines += ["Ready?", *questions, *(f"Sorry, I didn't catch that. {q}" for q in questions)]
+        return lines
+
+    def _decisions_ahead(self, item: PlanExercise, exercise: Exercise,
+                         progress: ExerciseProgress | None = None) -> list[str]:
+        """The reasons this set can end in (rendered while it runs)."""
+        progress = progress or self.progress.exercises[item.id]
+        unit = self.plan.unit
+        outcome = SetOutcome(exercise, progress.load, unit, progress.tempo, item.reps, None,
+                             None, None, progress.cue)
+        one_rep_max = adapt.best_one_rep_max(self.store.recent_sets(item.id, unit)) \
+            if self.plan.connection else 0.0
+        return adapt.possible_reasons(outcome, exercise.increment_for(unit),
+                                      self.plan.connection, one_rep_max)
+
+    def lines_of_plan(self) -> list[str]:
+        """Every line the plan is likely to say, for ``--prepare``: each set's lines as the
+        plan starts it, every cue of each exercise, the decisions of its first set, rests."""
+        lines = ["Say pause, repeat, skip or stop at any time.", "Paused. Say resume when "
+                 "you're ready.", "Resuming.", "That's the whole session. Well done."]
+        for item in self.plan.exercises:
+            exercise = self.library.exercise(item.id)
+            progress = self.progress.exercises.get(item.id) or ExerciseProgress(
+                load=item.load, tempo=item.tempo, cue=None)
+            for number in range(1, item.sets + 1):
+                lines += self._lines_of_set(item, exercise, number, progress)
+            lines += [cue.text for cue in self.library.cues_for(item.id)]
+            lines += self._decisions_ahead(item, exercise, progress)
+            lines += [f"Rest {adapt.number(round(self.settings.rest(item.rest)))} seconds.",
+                      f"{adapt.number(round(self.settings.countdown_seconds))} seconds."]
+        return lines
 
     def _ready(self, exercise: Exercise) -> None:
         self._enter(State.READY)
@@ -383,6 +440,7 @@ class Session:
     def _count(self, item: PlanExercise, exercise: Exercise) -> int:
         """Play the set; returns the reps (seconds) counted. Raises on skip/stop."""
         self._enter(State.COUNTING)
+        self._prepare_lines(self._decisions_ahead(item, exercise))
         total = self.settings.reps_to_count(item.reps[1])
         done = 0
         while done < total:
@@ -550,6 +608,10 @@ class Session:
                 self.say(f"Welcome back. We carry on with set {number} of the {name}.")
         else:
             exercises, sets = len(plan.exercises), plan.total_sets
+            first = plan.exercises[0] if plan.exercises else None
+            if first is not None:
+                self._prepare_lines(self._lines_of_set(first, self.library.exercise(first.id),
+                                                       1))
             self.say(f"{plan.name}. {exercises} exercise{'s' * (exercises != 1)}, "
                      f"{sets} set{'s' * (sets != 1)}. "
                      "Say pause, repeat, skip or stop at any time.")
@@ -566,6 +628,7 @@ class Session:
                 if self._skip_next is not None:
                     skip, self._skip_next = self._skip_next, None
                     raise skip
+                self._prepare_lines(notes + self._lines_of_set(item, exercise, number))
                 self._announce(item, exercise, number, first, notes)
                 self._ready(exercise)
                 started = now_iso()
@@ -584,6 +647,9 @@ class Session:
                 break
             upcoming_item = plan.exercises[self.progress.exercise_index]
             upcoming = self.library.exercise(upcoming_item.id)
+            self._prepare_lines([f"Rest {adapt.number(round(self.settings.rest(item.rest)))} "
+                                 "seconds.", *self._lines_of_set(
+                                     upcoming_item, upcoming, self.progress.set_number)])
             self._rest(self.settings.rest(item.rest), upcoming)
         return COMPLETED
 

@@ -83,6 +83,18 @@ def _close_interrupted(store: Store) -> None:
         store.end_session(left["id"], "stopped")
 
 
+def prepare_speech(voice, lines: list[str]) -> None:
+    """``--prepare``: render ``lines`` now, with a progress line on stderr."""
+    import sys
+    import time
+
+    started = time.monotonic()
+    rendered = voice.warm(lines, lambda done, total: print(
+        f"\r  preparing speech: {done}/{total}", end="", file=sys.stderr, flush=True))
+    print(f"\r  preparing speech: {len(set(lines))} lines ready ({rendered} rendered) in "
+          f"{time.monotonic() - started:.1f} s", file=sys.stderr)
+
+
 def run_session(settings: Settings, options: SessionSettings, *, plan: str | None = None,
                 resume: bool = False, answers: Path | None = None, typed: bool = False,
                 source: AnswerSource | None = None, events: EventWriter | None = None,
@@ -121,6 +133,8 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
                 session = Session(plan=chosen, library=library, store=store, speaker=speaker,
                                   voice=voice, source=source, events=events, settings=options,
                                   resume=row, transcript=transcript)
+                if options.prepare:
+                    prepare_speech(voice, session.lines_of_plan())
                 result = session.run()
                 if out is not None:
                     result = replace(result, rendered_seconds=speaker.save(out))
