@@ -256,6 +256,16 @@ def test_hear_command_any_rate_and_channels(tmp_path):
     assert "PocketSphinx" in result.stderr                 # says which engine it chose
 
 
+def test_hear_command_uses_whisper_by_default(tmp_path):
+    path = tmp_path / "twelve.wav"
+    _write(path, synth.pad(synth.speak("twelve reps", "en-us", 160)), 16000, 1)
+    result = run_coach("--data-dir", str(tmp_path), "hear", str(path), "--expect", "reps")
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stdout)
+    assert (line["engine"], line["kind"], line["value"]) == ("whisper", "reps", 12)
+    assert "hearing: Whisper, whisper-tiny.en" in result.stderr and "verified" in result.stderr
+
+
 def test_hear_command_bad_input_is_one_line(tmp_path):
     (tmp_path / "not.wav").write_text("hello")
     result = run_coach("hear", str(tmp_path / "not.wav"), "--engine", "pocketsphinx")

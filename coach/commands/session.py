@@ -10,7 +10,7 @@ from coach.events import EventWriter
 from coach.session import INTERRUPTED
 from coach.session_run import DEFAULT_PLAN
 from coach.session_state import SessionSettings
-from coach.settings import Settings
+from coach.settings import ENGINE_HELP, ENGINES, MODEL_HELP, Settings
 
 NAME = "session"
 HELP = "run a workout by voice: announce, count, ask, adapt, rest (the default command)"
@@ -27,9 +27,8 @@ def add_arguments(parser) -> None:
                          help="answer on the keyboard instead of the microphone")
     answers.add_argument("--answers", metavar="FILE",
                          help="scripted answers: one text or one WAV path per line")
-    parser.add_argument("--engine", default="auto", choices=("auto", "vosk", "pocketsphinx"),
-                        help="speech recognizer (default: auto)")
-    parser.add_argument("--model", default=None, help="Vosk model folder")
+    parser.add_argument("--engine", default="auto", choices=ENGINES, help=ENGINE_HELP)
+    parser.add_argument("--model", default=None, help=MODEL_HELP)
     parser.add_argument("--events", metavar="FILE.jsonl",
                         help="write say/listen/heard/set/adapt/rest/end events as JSON lines "
                              "('-' for stdout)")
