@@ -94,28 +94,49 @@ def spellings(phrase: str) -> list[str]:
     return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class PhraseTree:
-    """Token prefix tree of every spelling of every phrase.
+    """Token prefix tree of every spelling of every phrase, stored as flat arrays.
 
-    Node 0 is the root. ``children[n]``: token -> node; ``phrase[n]``: index into
-    ``phrases`` of the phrase ending at node ``n`` (then end of text may follow), -1
-    elsewhere. ``child_tokens[n]`` / ``child_nodes[n]``: the same children as arrays."""
+    Node 0 is the root; the children of node ``n`` are ``tokens[offsets[n]:offsets[n+1]]``
+    leading to ``nodes[...]`` (``children(n)``). ``phrase[n]``: index into ``phrases`` of
+    the phrase ending at ``n`` (end of text may follow), -1 elsewhere. After a phrase
+    an end mark (``endings``: ".", "?", "!") may come before end of text; that state has
+    no node of its own: it is written ``-1 - phrase`` (``children`` gives none)."""
 
     phrases: tuple[str, ...]
-    children: list[dict[int, int]]
-    phrase: list[int]
-    child_tokens: list[np.ndarray]
-    child_nodes: list[np.ndarray]
+    offsets: np.ndarray
+    tokens: np.ndarray
+    nodes: np.ndarray
+    phrase: np.ndarray
+    endings: np.ndarray
+
+    def children(self, node: int) -> tuple[np.ndarray, np.ndarray]:
+        if node < 0:
+            return self.tokens[:0], self.nodes[:0]
+        start, end = self.offsets[node], self.offsets[node + 1]
+        if self.phrase[node] < 0:
+            return self.tokens[start:end], self.nodes[start:end]
+        ended = np.full(len(self.endings), -1 - int(self.phrase[node]), self.nodes.dtype)
+        return (np.concatenate([self.tokens[start:end], self.endings]),
+                np.concatenate([self.nodes[start:end], ended]))
+
+    def ends(self, node: int) -> int:
+        """The phrase that may end at ``node`` (-1: none)."""
+        return -1 - node if node < 0 else int(self.phrase[node])
 
     @property
-    def tokens(self) -> set[int]:
-        return {t for kids in self.children for t in kids}
+    def vocabulary(self) -> set[int]:
+        return set(self.tokens.tolist()) | set(self.endings.tolist())
+
+    @property
+    def size(self) -> int:
+        return len(self.phrase)
 
     @classmethod
     def build(cls, phrases: Sequence[str], encode: Callable[[str], list[int]]) -> PhraseTree:
         """``encode``: text -> token ids (a leading space is part of the text)."""
-        children: list[dict[int, int]] = [{}]
+        edges: dict[tuple[int, int], int] = {}  # (node, token) -> child
         phrase_at = [-1]
         pieces: dict[str, tuple[int, ...]] = {}
 
@@ -130,32 +151,26 @@ class PhraseTree:
                 out += pieces[word]
             return tuple(out)
 
-        def add(node: int, token: int) -> int:
-            child = children[node].get(token)
-            if child is None:
-                child = len(children)
-                children[node][token] = child
-                children.append({})
-                phrase_at.append(-1)
-            return child
-
-        endings = [tuple(encode(mark)) for mark in ENDINGS]
         for index, text in enumerate(phrases):
             for spelling in spellings(text):
                 node = 0
                 for token in tokens_of(spelling):
-                    node = add(node, token)
+                    child = edges.get((node, token))
+                    if child is None:
+                        child = edges[node, token] = len(phrase_at)
+                        phrase_at.append(-1)
+                    node = child
                 if phrase_at[node] < 0:
                     phrase_at[node] = index
-                for ending in endings:
-                    tail = node
-                    for token in ending:
-                        tail = add(tail, token)
-                    if phrase_at[tail] < 0:
-                        phrase_at[tail] = index
-        child_tokens = [np.fromiter(k.keys(), np.int64, len(k)) for k in children]
-        child_nodes = [np.fromiter(k.values(), np.int64, len(k)) for k in children]
-        return cls(tuple(phrases), children, phrase_at, child_tokens, child_nodes)
+        table = np.array([(node, token, child) for (node, token), child in edges.items()],
+                         np.int32).reshape(-1, 3)
+        table = table[np.argsort(table[:, 0], kind="stable")]
+        offsets = np.searchsorted(table[:, 0], np.arange(len(phrase_at) + 1)).astype(np.int32)
+        tokens, nodes = table[:, 1].copy(), table[:, 2].copy()
+        marks = [encode(mark) for mark in ENDINGS]
+        endings = np.array([m[0] for m in marks if len(m) == 1], np.int32)
+        return cls(tuple(phrases), offsets, tokens, nodes, np.array(phrase_at, np.int32),
+                   endings)
 
 
 @dataclass(frozen=True)
@@ -209,18 +224,18 @@ def search(tree: PhraseTree, decoder, cache, first: np.ndarray, eot: int, *,
         scores, owners, nodes, tokens = [], [], [], []
         for number, (score, node, path, row) in enumerate(live):
             values = logprobs[row]
-            phrase = tree.phrase[node]
+            phrase = tree.ends(node)
             if phrase >= 0:
                 total = score + float(values[eot_column])
                 known = best.get(phrase)
                 if known is None or total > known.score:
                     best[phrase] = Finished(phrase, total, path)
                 top = max(top, total)
-            kids = tree.child_tokens[node]
+            kids, below = tree.children(node)
             if len(kids):
                 scores.append(score + values[index[kids]])
                 owners.append(np.full(len(kids), number))
-                nodes.append(tree.child_nodes[node])
+                nodes.append(below)
                 tokens.append(kids)
         if not free_done:
             values = logprobs[free_row].copy()

@@ -26,6 +26,7 @@ builds one ahead of time.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import time
@@ -34,7 +35,16 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.core.answers import EXPECTS, Answer, parse, phrases, unknown, vocabulary
+from coach.core.answers import (
+    EXPECTS,
+    MAX_REPS,
+    Answer,
+    number_words,
+    parse,
+    phrases,
+    unknown,
+    vocabulary,
+)
 from coach.errors import MissingPart
 from coach.hearing import Recognizer
 from coach.hearing.phrase_search import ENDINGS, PhraseTree, search, spellings
@@ -68,6 +78,8 @@ class WhisperSettings:
     shortlist: int = 10_000
     """The output layer scores the lowest (most frequent) token ids up to this, the
     special tokens and every token of the phrases."""
+    compute_type: str = "int8"
+    """CTranslate2's encoder precision ("int8", "float32", ...)."""
     min_confidence: float | None = 0.5
     """Answers below this confidence are "unknown" (None: keep the best phrase)."""
     weights: tuple[float, ...] = WEIGHTS
@@ -77,11 +89,20 @@ def _import():
     try:
         import ctranslate2
         import tokenizers
-        from faster_whisper.feature_extractor import FeatureExtractor
     except ImportError:
+        spec = None
+    else:
+        spec = importlib.util.find_spec("faster_whisper")
+    if spec is None or not spec.submodule_search_locations:
         raise MissingPart("the Python package faster-whisper (with ctranslate2) is missing",
-                          "run ./scripts/run.sh, or pip install faster-whisper") from None
-    return ctranslate2, tokenizers, FeatureExtractor
+                          "run ./scripts/run.sh, or pip install faster-whisper")
+    # faster-whisper's log-mel extractor needs only numpy; importing the package would
+    # also load PyAV and the Hugging Face hub client (about 40 MB) for nothing
+    path = Path(spec.submodule_search_locations[0]) / "feature_extractor.py"
+    loader = importlib.util.spec_from_file_location("coach_whisper_features", path)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return ctranslate2, tokenizers, module.FeatureExtractor
 
 
 @dataclass(frozen=True)
@@ -109,7 +130,8 @@ class WhisperRecognizer(Recognizer):
         self.model_dir = model_dir
         started = time.perf_counter()
         self._model = ctranslate2.models.Whisper(str(model_dir), device="cpu",
-                                                 compute_type="int8", intra_threads=threads)
+                                                 compute_type=self.settings.compute_type,
+                                                 intra_threads=threads)
         self._ctranslate2 = ctranslate2
         self._tokenizer = tokenizers.Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         token = self._tokenizer.token_to_id
@@ -122,10 +144,11 @@ class WhisperRecognizer(Recognizer):
         self._vocabulary_size = len(weights["embeddings/weight"])
         base = set(range(min(self.settings.shortlist, self.eot)))
         base |= set(range(self.eot, self._vocabulary_size))  # special tokens, timestamps
-        for expect in EXPECTS:  # every word a question can use, in each spelling
-            for word in vocabulary(expect):
-                for spelling in spellings(word):
-                    base.update(self._encode(spelling))
+        words = {w for expect in EXPECTS for w in vocabulary(expect)}
+        words |= {number_words(n) for n in range(MAX_REPS + 1)}  # "21", "twenty-one"
+        for word in words:  # every word a question can use, in each spelling
+            for spelling in spellings(word):
+                base.update(self._encode(spelling))
         base |= {t for mark in ENDINGS for t in self._encode(mark)}
         self._base = base
         self._decoder = WhisperDecoder(weights, np.fromiter(base, np.int64))
@@ -146,10 +169,11 @@ class WhisperRecognizer(Recognizer):
         if question is None:
             listed = phrases(expect, plans)
             tree = PhraseTree.build(listed, self._encode)
-            missing = tree.tokens - set(self._decoder.shortlist.tolist())
+            missing = tree.vocabulary - set(self._decoder.shortlist.tolist())
             if missing:  # words of plan names: widen the output layer once
                 self._base |= missing
-                self._decoder.set_shortlist(np.fromiter(self._base, np.int64))
+                table = read_model_bin(self.model_dir / "model.bin", "decoder/embeddings/")
+                self._decoder.set_shortlist(np.fromiter(self._base, np.int64), table["weight"])
                 self._blocked = np.flatnonzero(self._decoder.shortlist >= self.eot)
                 self._blocked = self._blocked[
                     self._decoder.shortlist[self._blocked] != self.eot]
@@ -199,6 +223,7 @@ class WhisperRecognizer(Recognizer):
         details = {"encode_ms": (encoded_at - started) * 1000,
                    "search_ms": (searched_at - encoded_at) * 1000,
                    "frames": 2 * len(encoded), "hypotheses": result.hypotheses,
+                   "steps": result.steps + 2,
                    "free": self._tokenizer.decode(list(result.free_tokens)).strip(),
                    "no_speech": no_speech, "speech_s": seconds}
         if not result.finished:
@@ -223,7 +248,8 @@ class WhisperRecognizer(Recognizer):
     def confidence(self, details: dict) -> float:
         """The logistic model of ``FEATURES`` (see ``WEIGHTS``)."""
         weights = self.settings.weights
-        z = weights[-1] + sum(w * float(details[name]) for w, name in zip(weights[:-1], FEATURES, strict=True))
+        z = weights[-1] + sum(w * float(details[name])
+                              for w, name in zip(weights[:-1], FEATURES, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def _decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...],
