@@ -50,9 +50,9 @@ class DeviceState(StrEnum):
 @dataclass(frozen=True)
 class DeviceSettings:
     engine: str = "auto"
-    """Recognizer: auto | vosk | pocketsphinx."""
+    """Recognizer: auto | whisper | vosk | pocketsphinx."""
     model: str | None = None
-    """Vosk model folder, if not found on its own."""
+    """Whisper or Vosk model folder, if not the installed one."""
     listen_seconds: float = 5.0
     """Length of one listening window for the start phrase, in seconds; devices are
     checked between windows."""

@@ -15,6 +15,13 @@ OUTPUT_RATE = 44_100
 #: Sample rate of the microphone frames handed to recognizers, in Hertz.
 INPUT_RATE = 16_000
 
+#: Speech recognizers, for ``--engine`` (``coach.hearing.open_recognizer``).
+ENGINES = ("auto", "whisper", "vosk", "pocketsphinx")
+ENGINE_HELP = ("speech recognizer (default: auto = Whisper when its model is installed, "
+               "which it is by default; else Vosk with an English model; else PocketSphinx)")
+MODEL_HELP = ("a Whisper model folder or fetched name (whisper-base.en), or a Vosk model "
+              "folder (default: the installed tiny.en)")
+
 
 def default_data_dir() -> Path:
     """The platform's user data folder: ``$XDG_DATA_HOME/coach`` or ``~/.local/share/coach``."""

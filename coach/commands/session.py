@@ -8,7 +8,7 @@ from pathlib import Path
 from coach.errors import CoachError
 from coach.events import EventWriter
 from coach.files import check_output
-from coach.settings import Settings
+from coach.settings import ENGINE_HELP, ENGINES, MODEL_HELP, Settings
 from coach.workout.loop import INTERRUPTED
 from coach.workout.run import DEFAULT_PLAN
 from coach.workout.state import SessionSettings
@@ -28,9 +28,8 @@ def add_arguments(parser) -> None:
                          help="answer on the keyboard instead of the microphone")
     answers.add_argument("--answers", metavar="FILE",
                          help="scripted answers: one text or one WAV path per line")
-    parser.add_argument("--engine", default="auto", choices=("auto", "vosk", "pocketsphinx"),
-                        help="speech recognizer (default: auto)")
-    parser.add_argument("--model", default=None, help="Vosk model folder")
+    parser.add_argument("--engine", default="auto", choices=ENGINES, help=ENGINE_HELP)
+    parser.add_argument("--model", default=None, help=MODEL_HELP)
     parser.add_argument("--events", metavar="FILE.jsonl",
                         help="write say/listen/heard/set/adapt/rest/end events as JSON lines "
                              "('-' for stdout)")
