@@ -203,8 +203,11 @@ class Device:
             log.warning("coach device: %s", problem.message)
         except CoachError as problem:  # a bad plan file, say: report, keep waiting
             log.warning("coach device: %s (%s)", problem.message, problem.fix)
-        with self._speaking() as speaker:
-            self._chime(speaker, "done")
+        try:
+            with self._speaking() as speaker:
+                self._chime(speaker, "done")
+        except DeviceError as problem:  # still missing: the wait for a start phrase recovers
+            log.warning("coach device: no done chime (%s)", problem.message)
 
     def _workout(self, plan: str) -> None:
         from coach.dialogue.sources import ListenerWatch, MicrophoneSource

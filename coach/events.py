@@ -29,6 +29,8 @@ END = "end"
 CLICK = "click"
 STATE = "state"
 CHECKIN = "checkin"
+DEVICE_LOST = "device_lost"
+DEVICE_BACK = "device_back"
 
 
 @dataclass(frozen=True)
@@ -143,9 +145,30 @@ class CheckIn(Event):
     sore: str | None = None
 
 
+@dataclass(frozen=True)
+class DeviceLost(Event):
+    """The speaker or the microphone went away mid-session: the session or scan is paused
+    and the device is tried again every few seconds. Emitted once per outage."""
+
+    TYPE: ClassVar[str] = DEVICE_LOST
+    device: str = ""
+    """"speaker" or "microphone"."""
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceBack(Event):
+    """The missing device works again; the session or scan carries on."""
+
+    TYPE: ClassVar[str] = DEVICE_BACK
+    device: str = ""
+    seconds: float = 0.0
+    """How long it was away, in seconds."""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls for cls in (Say, Listen, Heard, SetLogged, Adapt, Rest, End, Click,
-                              StateChanged, CheckIn)
+                              StateChanged, CheckIn, DeviceLost, DeviceBack)
 }
 
 

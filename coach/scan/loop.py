@@ -277,8 +277,10 @@ class ScanPlayer:
 
     def __init__(self, speaker, timeline: core.Timeline, render: Callable[[core.Item], np.ndarray],
                  answers: AnswerSource, events: ev.EventWriter,
-                 tone_lengths: tuple[int, int] = (0, 0)) -> None:
+                 tone_lengths: tuple[int, int] = (0, 0), supervisor=None) -> None:
         self.speaker = speaker
+        self.supervisor = supervisor
+        """A ``coach.audio.supervise.Supervisor`` (live speaker), or None (offline)."""
         self.timeline = timeline
         self.render = render
         self.answers = answers
@@ -309,9 +311,25 @@ class ScanPlayer:
 
     def _wait_until(self, sample: int) -> None:
         ok = self.speaker.wait_until(sample)
-        if not ok and not getattr(self.speaker, "active", True):
+        if not ok and self.supervisor is None and not getattr(self.speaker, "active", True):
             raise DeviceError("the speaker stopped during the scan",
                               "check it is plugged in, then start the scan again")
+
+    def _device_problem(self) -> str | None:
+        return self.supervisor.problem() if self.supervisor is not None else None
+
+    def _lost(self, problem: str) -> bool:
+        """A device went away: silence, wait for it, then carry on from the start of the
+        line that was playing. False when the wait was given up (the device is stopping)."""
+        now = self.speaker.now()
+        position = now - self.offset
+        self._cut_all(now)
+        self.answers.stop_commands()
+        if not self.supervisor.recover(problem):
+            return False
+        self.answers.start_commands()
+        self._go_to(core.resume_point(self.timeline, position), self.speaker.now())
+        return True
 
     def _cut(self, playing: _Playing, now: int) -> None:
         """Silence a sound from ``now`` on (live: cancel it; offline: keep what was heard)."""
@@ -373,6 +391,12 @@ class ScanPlayer:
                     else:
                         wake = min(wake, playing.at + playing.item.length)
                 self._wait_until(max(wake, now + 1))
+                problem = self._device_problem()
+                if problem is not None:
+                    if not self._lost(problem):
+                        result.status = STOPPED
+                        break
+                    continue
                 answer = self.answers.command(self._elapsed())
                 if answer is None:
                     continue
@@ -434,6 +458,14 @@ class ScanPlayer:
                 log.info("no more commands can come: the paused scan ends")
                 break
             self._wait_until(speaker.now() + poll)
+            problem = self._device_problem()
+            if problem is not None:  # stay paused until the device is back
+                self.answers.stop_commands()
+                if not self.supervisor.recover(problem):
+                    break
+                self.answers.start_commands()
+                limit = speaker.now() + int(MAX_PAUSE_SECONDS * self.rate)
+                continue
             answer = self.answers.command(self._elapsed())
             if answer is None:
                 continue
@@ -528,6 +560,12 @@ class ScanSession:
         self.request = request
         self.store = store
         self.rate = speaker.rate
+        self.supervisor = None
+        if not isinstance(speaker, OfflineSpeaker):
+            from coach.audio.supervise import Supervisor
+
+            self.supervisor = Supervisor(settings.audio, speaker,
+                                         getattr(answers, "microphone", None), events)
         user_dir = user_scan_dir(settings.paths)
         self.script = core.load_script(request.style, user_dir)
         self.checkin = core.load_checkin(user_dir)
@@ -576,7 +614,7 @@ class ScanSession:
         status, feeling, sore = STOPPED, None, None
         tones = (len(self._sounds[sounds.BREATH_IN]), len(self._sounds[sounds.BREATH_OUT]))
         player = ScanPlayer(self.speaker, timeline, self._render, self.answers, self.events,
-                            tones)
+                            tones, self.supervisor)
         try:
             played = player.play()
             status = played.status
@@ -606,25 +644,38 @@ class ScanSession:
         sound = self.speaker.play(chime, at=self.speaker.now() + int(0.1 * self.rate))
         self.speaker.wait(sound)
 
+    def _recovered(self) -> bool:
+        """After a line or a question that failed: True when a device had gone away and
+        is back (say it again), False when nothing was wrong or the wait was given up."""
+        problem = self.supervisor.problem() if self.supervisor is not None else None
+        return problem is not None and self.supervisor.recover(problem)
+
     def _say(self, player: ScanPlayer, text: str) -> None:
         samples = self.voice.render(text)
-        at = self.speaker.now() + int(0.15 * self.rate)
-        sound = self.speaker.play(samples, at=at, label="line")
-        self.speaker.wait_until(at)
-        player.emit(ev.Say(text))
-        self.speaker.wait(sound)
+        while True:
+            at = self.speaker.now() + int(0.15 * self.rate)
+            sound = self.speaker.play(samples, at=at, label="line")
+            self.speaker.wait_until(at)
+            player.emit(ev.Say(text))
+            if self.speaker.wait(sound) or not self._recovered():
+                return
 
     def _ask(self, player: ScanPlayer, scan_id: int | None, expect: str, question: str,
              again: str) -> Answer | None:
         """Ask up to twice; a command answer ("repeat") asks again; "stop" gives up."""
         prompt = question
-        for _ in range(3):
+        turns = 0
+        while turns < 3:
+            turns += 1
             self._say(player, prompt)
             player.emit(ev.Listen(expect))
             answer = self.answers.ask(expect, TYPED_SECONDS if self.answers.engine == "typed"
                                       else LISTEN_SECONDS)
             if answer is None:
                 return None
+            if answer.kind == "unknown" and not answer.text and self._recovered():
+                turns -= 1  # the microphone was away: the same question again
+                continue
             player.emit(ev.Heard(answer.kind, answer.value, answer.text, answer.confidence))
             if self.store is not None and scan_id is not None:
                 self.store.save_scan_answer(scan_id, AnswerRecord(

@@ -43,7 +43,7 @@ from coach.core.library import Exercise, Library
 from coach.core.plans import Plan, PlanExercise
 from coach.core.tempo import parse_tempo
 from coach.dialogue.sources import AnswerSource
-from coach.errors import CoachError
+from coach.errors import CoachError, DeviceError
 from coach.events import (
     Adapt,
     End,
@@ -78,6 +78,18 @@ class _SkipExercise(Exception):
 
 class _Stop(Exception):
     pass
+
+
+class _DeviceLost(Exception):
+    """The speaker or the microphone went away during a set or a rest."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+#: The reason a set ends when a device went away in the middle of it.
+DEVICE = "device"
 
 
 @dataclass
@@ -125,7 +137,7 @@ class Session:
                  source: AnswerSource, events: EventWriter | None = None,
                  settings: SessionSettings | None = None, metronome=None,
                  resume: dict | None = None, transcript: IO[str] | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, supervisor=None) -> None:
         self.plan = plan
         self.library = library
         self.store = store
@@ -143,6 +155,10 @@ class Session:
                                   words=settings.phase_words, numbers=settings.rep_numbers,
                                   track_time=False)
         self.metronome = metronome
+        self.supervisor = supervisor
+        """A ``coach.audio.supervise.Supervisor`` for a live speaker (None: offline)."""
+        self._lost: str | None = None
+        """What went away in the middle of the set being played."""
         self.state = State.ANNOUNCING
         self.last_instruction = ""
         self.pending: list[_PendingSet] = []
@@ -173,17 +189,35 @@ class Session:
         self.state = state
         self.events.emit(StateChanged(state=state.value))
 
+    def _device_problem(self) -> str | None:
+        return self.supervisor.problem() if self.supervisor is not None else None
+
+    def _recover(self, problem: str) -> None:
+        """Pause until the missing device is back (one event, a retry every few seconds)."""
+        if not self.supervisor.recover(problem):
+            raise _Stop
+
     def say(self, text: str, instruction: bool = False) -> None:
-        """Speak ``text`` and return when it has been heard (sample clock + device latency)."""
+        """Speak ``text`` and return when it has been heard (sample clock + device latency).
+
+        A line the speaker could not finish (unplugged) waits for the speaker to come back
+        and is said again; a line that merely timed out is reported and skipped."""
         if not text:
             return
         if instruction:
             self.last_instruction = text
-        self.events.emit(Say(text=text))
-        if self.transcript is not None:
-            print(f"coach: {text}", file=self.transcript, flush=True)
-        sound = self.speaker.play(self.voice.render(text), label="say")
-        self.speaker.wait(sound)
+        while True:
+            self.events.emit(Say(text=text))
+            if self.transcript is not None:
+                print(f"coach: {text}", file=self.transcript, flush=True)
+            sound = self.speaker.play(self.voice.render(text), label="say")
+            if self.speaker.wait(sound):
+                break
+            problem = self._device_problem()
+            if problem is None:
+                log.warning("coach: the line %r did not finish playing", text[:40])
+                return
+            self._recover(problem)
         latency = float(getattr(self.speaker, "output_latency", 0.0) or 0.0)
         if latency > 0:
             self.speaker.wait_until(self.speaker.now() + self.speaker.samples(latency))
@@ -205,6 +239,10 @@ class Session:
             self.settings.answer_seconds if timeout is None else timeout,
             lambda: self.events.emit(Listen(expect=expect)),
             optional=optional)
+        problem = self._device_problem() if answer.kind == "unknown" else None
+        if problem is not None:  # nobody could be heard: not an unclear answer
+            self._recover(problem)
+            return Answer("unknown", None, "", 0.0, {"device": problem})
         if not optional or answer.kind == "command":
             self._record(answer, expect, loose=optional or self.state in (State.RESTING,
                                                                           State.PAUSED))
@@ -265,6 +303,8 @@ class Session:
         while True:
             self.say(text)
             answer = self.listen(expect, recognizer_expect)
+            if answer.details.get("device"):
+                continue  # the microphone was away: the same question again
             if answer.kind == "command":
                 if answer.value != "repeat":  # "repeat" at a question: the question again
                     self._command(str(answer.value), exercise)
@@ -368,6 +408,8 @@ class Session:
         while True:
             self.say("Ready?")
             answer = self.listen("command", timeout=self.settings.ready_seconds, optional=True)
+            if answer.details.get("device"):
+                continue
             if answer.kind != "command" or answer.value in ("resume", "next", "done"):
                 return
             if answer.value == "repeat":
@@ -392,6 +434,8 @@ class Session:
             if reason == "pause":
                 self._pause()
                 continue
+            if reason == DEVICE:
+                raise _DeviceLost(self._lost or "a device stopped")
             if reason == "stop":
                 raise _Stop
             if reason == "skip":
@@ -402,8 +446,13 @@ class Session:
 
     def _play(self, exercise: Exercise, reps: int, first_rep: int) -> tuple[str, int]:
         watch = self.source.watch()
+        self._lost = None
 
         def interrupt() -> str | None:
+            problem = self._device_problem()
+            if problem is not None:
+                self._lost = problem
+                return DEVICE
             answer = watch.poll()
             if answer is None or answer.kind != "command":
                 return None
@@ -423,8 +472,14 @@ class Session:
                 return result.reason, result.seconds_done
             tempo = parse_tempo(self.progress.exercises[exercise.id].tempo)
             result = self.metronome.play_set(tempo, reps, interrupt, first_rep=first_rep)
-            self.metronome.wait_tail()
+            if result.reason != DEVICE:
+                self.metronome.wait_tail()
             return result.reason, result.reps_done
+        except DeviceError:
+            self._lost = self._device_problem()
+            if self._lost is None:
+                raise
+            return DEVICE, 0
         finally:
             watch.close()
 
@@ -497,6 +552,9 @@ class Session:
                 if now >= end:
                     break
                 left = (end - now) / speaker.rate
+                problem = self._device_problem()
+                if problem is not None:
+                    raise _DeviceLost(problem)
                 if not counted and left <= countdown:
                     counted = True
                     self.say(f"{adapt.number(round(left))} seconds.")
@@ -579,12 +637,25 @@ class Session:
                 self.say(f"Skipping the {exercise.name}.")
                 self._log_skipped(item, number, started, (index + 1, 1))
                 continue
+            except _DeviceLost as lost:
+                self._back_after(lost.problem)
+                continue
             if self.progress.exercise_index >= len(plan.exercises):
                 break
             upcoming_item = plan.exercises[self.progress.exercise_index]
             upcoming = self.library.exercise(upcoming_item.id)
             self._rest(self.settings.rest(item.rest), upcoming)
         return COMPLETED
+
+    def _back_after(self, problem: str) -> None:
+        """A device went away during a set or a rest: wait for it, then carry on with the
+        set that was not finished (or the next one, after a rest)."""
+        self.set_answers = []
+        self._recover(problem)
+        index, number = self.progress.exercise_index, self.progress.set_number
+        if index < len(self.plan.exercises):
+            name = self.library.exercise(self.plan.exercises[index].id).name
+            self.say(f"We're back. Set {number} of the {name}.")
 
     def _finish(self, status: str) -> None:
         self._enter(State.DONE)

@@ -109,10 +109,17 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
         try:
             speaker = OfflineSpeaker(settings.audio.output_rate) if out is not None else \
                 Speaker(settings.audio).start()
+            supervisor = None
+            if out is None:
+                from coach.audio.supervise import Supervisor
+
+                supervisor = Supervisor(settings.audio, speaker,
+                                        getattr(source, "microphone", None), events,
+                                        options.retry_seconds)
             try:
                 session = Session(plan=chosen, library=library, store=store, speaker=speaker,
                                   voice=voice, source=source, events=events, settings=options,
-                                  resume=row, transcript=transcript)
+                                  resume=row, transcript=transcript, supervisor=supervisor)
                 result = session.run()
                 if out is not None:
                     result = replace(result, rendered_seconds=speaker.save(out))
