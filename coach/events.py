@@ -19,6 +19,11 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
+#: How a session, a scan or a set ended (``end`` events, results, the history).
+COMPLETED = "completed"
+STOPPED = "stopped"
+INTERRUPTED = "interrupted"
+
 SAY = "say"
 LISTEN = "listen"
 HEARD = "heard"

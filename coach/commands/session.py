@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 from coach.errors import CoachError
-from coach.events import EventWriter
+from coach.events import INTERRUPTED, EventWriter
 from coach.settings import Settings
-from coach.workout.loop import INTERRUPTED
 from coach.workout.run import DEFAULT_PLAN
 from coach.workout.state import SessionSettings
 

@@ -37,7 +37,12 @@ from coach.audio.engine import OfflineSpeaker, Sound
 from coach.audio.speech import Voice
 from coach.core import scan as core
 from coach.core.answers import Answer, parse
+from coach.dialogue import commands
+from coach.dialogue.ask import Question, device_answer
+from coach.dialogue.ask import ask as dialogue_ask
+from coach.dialogue.commands import Action, Moment
 from coach.errors import CoachError, DeviceError
+from coach.events import COMPLETED, STOPPED
 from coach.settings import Paths, Settings
 from coach.store import AnswerRecord, Store
 
@@ -72,8 +77,6 @@ class State(enum.Enum):
     STOPPED = "STOPPED"
 
 
-COMPLETED = "completed"
-STOPPED = "stopped"
 
 
 # -- where answers and commands come from ----------------------------------------------
@@ -417,17 +420,18 @@ class ScanPlayer:
         """Act on one command; False when the scan must end."""
         now = self.speaker.now()
         position = now - self.offset
-        if command == "pause":
+        act = commands.action(Moment.PLAYING, command)
+        if act is Action.PAUSE:
             return self._pause(position, result)
-        if command in ("stop", "done"):
+        if act is Action.STOP:
             self._cut_all(now)
             return False
-        if command == "repeat":
+        if act is Action.REPEAT:
             self._cut_all(now)
             self._go_to(core.rewind_point(self.timeline, position), now)
             return True
-        if command in ("slower", "faster"):
-            factor = SLOWER if command == "slower" else 1 / SLOWER
+        if act in (Action.SLOWER, Action.FASTER):
+            factor = SLOWER if act is Action.SLOWER else 1 / SLOWER
             stretch = self.stretch * factor
             if not MIN_STRETCH - 1e-9 <= stretch <= MAX_STRETCH + 1e-9:
                 log.info("already as %s as it goes", "slow" if factor > 1 else "fast")
@@ -473,11 +477,11 @@ class ScanPlayer:
             if answer.kind != "command":
                 continue
             result.commands.append(str(answer.value))
-            if answer.value in ("resume", "repeat", "pause"):
-                carry_on = answer.value != "pause"
-                if carry_on:
-                    break
-            elif answer.value in ("stop", "done"):
+            act = commands.action(Moment.SCAN_PAUSED, str(answer.value))
+            if act is Action.RESUME:
+                carry_on = True
+                break
+            if act is Action.STOP:
                 break
         result.paused_seconds += (speaker.now() - paused_at) / self.rate
         if not carry_on:
@@ -662,34 +666,29 @@ class ScanSession:
 
     def _ask(self, player: ScanPlayer, scan_id: int | None, expect: str, question: str,
              again: str) -> Answer | None:
-        """Ask up to twice; a command answer ("repeat") asks again; "stop" gives up."""
-        prompt = question
-        turns = 0
-        while turns < 3:
-            turns += 1
-            self._say(player, prompt)
-            player.emit(ev.Listen(expect))
-            answer = self.answers.ask(expect, TYPED_SECONDS if self.answers.engine == "typed"
-                                      else LISTEN_SECONDS)
+        """Ask up to three times in all; a command answer ("repeat") asks again; "stop",
+        "done" or "skip" give up (the dialogue table's CHECKIN row)."""
+        asked = Question(question, expect, again, TYPED_SECONDS
+                         if self.answers.engine == "typed" else LISTEN_SECONDS, turns=3)
+
+        def listen(q: Question) -> Answer | None:
+            player.emit(ev.Listen(q.expect))
+            answer = self.answers.ask(q.expect, q.timeout)
             if answer is None:
                 return None
             if answer.kind == "unknown" and not answer.text and self._recovered():
-                turns -= 1  # the microphone was away: the same question again
-                continue
+                return device_answer("the microphone was away")
             player.emit(ev.Heard(answer.kind, answer.value, answer.text, answer.confidence))
             if self.store is not None and scan_id is not None:
                 self.store.save_scan_answer(scan_id, AnswerRecord(
-                    expect, answer.kind, answer.value, answer.text, float(answer.confidence),
-                    self.answers.engine))
-            if answer.kind == "command":
-                if answer.value in ("stop", "done", "skip"):
-                    return None
-                prompt = question
-                continue
-            if answer.understood:
-                return answer
-            prompt = again
-        return None
+                    q.expect, answer.kind, answer.value, answer.text,
+                    float(answer.confidence), self.answers.engine))
+            return answer
+
+        def on_command(answer: Answer) -> bool:
+            return commands.action(Moment.CHECKIN, str(answer.value)) is not Action.STOP
+
+        return dialogue_ask(asked, lambda text: self._say(player, text), listen, on_command)
 
     def _check_in(self, player: ScanPlayer, scan_id: int | None) -> tuple[str | None, str | None]:
         if not self.answers.available:

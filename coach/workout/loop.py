@@ -42,9 +42,16 @@ from coach.core.answers import Answer
 from coach.core.library import Exercise, Library
 from coach.core.plans import Plan, PlanExercise
 from coach.core.tempo import parse_tempo
+from coach.dialogue import commands
+from coach.dialogue.ask import DEVICE, Question, device_answer
+from coach.dialogue.ask import ask as dialogue_ask
+from coach.dialogue.commands import Action, Moment
 from coach.dialogue.sources import AnswerSource
 from coach.errors import CoachError, DeviceError
 from coach.events import (
+    COMPLETED,
+    INTERRUPTED,
+    STOPPED,
     Adapt,
     End,
     EventWriter,
@@ -60,12 +67,6 @@ from coach.workout.state import ExerciseProgress, Progress, SessionSettings, Sta
 
 log = logging.getLogger(__name__)
 
-COMPLETED = "completed"
-STOPPED = "stopped"
-INTERRUPTED = "interrupted"
-
-#: Commands that end a counted set (the others are handled while it plays).
-SET_ENDERS = ("done", "next", "stop", "pause", "skip", "skip exercise")
 
 
 class _SkipSet(Exception):
@@ -88,8 +89,6 @@ class _DeviceLost(Exception):
         self.problem = problem
 
 
-#: The reason a set ends when a device went away in the middle of it.
-DEVICE = "device"
 
 
 @dataclass
@@ -242,7 +241,7 @@ class Session:
         problem = self._device_problem() if answer.kind == "unknown" else None
         if problem is not None:  # nobody could be heard: not an unclear answer
             self._recover(problem)
-            return Answer("unknown", None, "", 0.0, {"device": problem})
+            return device_answer(problem)
         if not optional or answer.kind == "command":
             self._record(answer, expect, loose=optional or self.state in (State.RESTING,
                                                                           State.PAUSED))
@@ -257,11 +256,12 @@ class Session:
             answer = self.listen("command", timeout=self.settings.pause_listen_seconds)
             if answer.kind != "command":
                 continue
-            if answer.value in ("resume", "next", "done"):
+            act = self._action(answer)
+            if act is Action.RESUME:
                 break
-            if answer.value == "stop":
+            if act is Action.STOP:
                 raise _Stop
-            if answer.value == "repeat":
+            if act is Action.REPEAT:
                 self.say("Paused. Say resume when you're ready.")
         self._enter(before)
         self.say("Resuming.")
@@ -278,44 +278,43 @@ class Session:
                 self.say(f"{command.capitalize()}: {tempo_words(new)}.")
         return new
 
-    def _command(self, command: str, exercise: Exercise) -> None:
-        """A command heard at a prompt (not during a set)."""
-        if command == "pause":
+    def _action(self, answer: Answer) -> Action:
+        """What a command does now: the dialogue table, looked up by the session's state."""
+        return commands.action(Moment(self.state.value), str(answer.value))
+
+    def _command(self, answer: Answer, exercise: Exercise) -> Action:
+        """A command heard at a prompt (not during a set): carried out, and returned."""
+        act = self._action(answer)
+        if act is Action.PAUSE:
             self._pause()
-        elif command == "repeat":
+        elif act is Action.REPEAT:
             if self.last_instruction:
                 self.say(self.last_instruction)
-        elif command == "skip":
+        elif act is Action.SKIP_SET:
             raise _SkipSet
-        elif command == "skip exercise":
+        elif act is Action.SKIP_EXERCISE:
             raise _SkipExercise
-        elif command == "stop":
+        elif act is Action.STOP:
             raise _Stop
-        elif command in ("slower", "faster"):
-            self._change_tempo(command, exercise)
-        # resume, next, done: nothing to do at a prompt
+        elif act in (Action.SLOWER, Action.FASTER):
+            self._change_tempo(str(answer.value), exercise)
+        return act
 
     def ask(self, question: str, expect: str, recognizer_expect: str,
             accept: Callable[[Answer], bool], exercise: Exercise) -> Answer | None:
-        """Ask until an accepted answer, at most 1 + retries unclear ones; None: unclear."""
-        unclear = 0
-        text = question
-        while True:
-            self.say(text)
-            answer = self.listen(expect, recognizer_expect)
-            if answer.details.get("device"):
-                continue  # the microphone was away: the same question again
-            if answer.kind == "command":
-                if answer.value != "repeat":  # "repeat" at a question: the question again
-                    self._command(str(answer.value), exercise)
-                text = question
-                continue
-            if accept(answer):
-                return answer
-            unclear += 1
-            if unclear > self.settings.retries:
-                return None
-            text = f"Sorry, I didn't catch that. {question}"
+        """Ask until an accepted answer, at most 1 + retries unclear ones; None: unclear.
+        A command is carried out (skip and stop leave), then the question is asked again."""
+        asked = Question(question, expect, f"Sorry, I didn't catch that. {question}",
+                         self.settings.answer_seconds, accept, self.settings.retries,
+                         listen_expect=recognizer_expect)
+
+        def on_command(answer: Answer) -> bool:
+            self._command(answer, exercise)
+            return True
+
+        return dialogue_ask(asked, self.say,
+                            lambda q: self.listen(q.expect, q.listen_expect, q.timeout),
+                            on_command)
 
     # -- progress -----------------------------------------------------------------------
     def _set_progress(self, exercise_id: str, progress: ExerciseProgress) -> None:
@@ -408,18 +407,10 @@ class Session:
         while True:
             self.say("Ready?")
             answer = self.listen("command", timeout=self.settings.ready_seconds, optional=True)
-            if answer.details.get("device"):
+            if answer.details.get(DEVICE):
                 continue
-            if answer.kind != "command" or answer.value in ("resume", "next", "done"):
+            if answer.kind != "command" or self._command(answer, exercise) is Action.GO:
                 return
-            if answer.value == "repeat":
-                self.say(self.last_instruction)
-                continue
-            self._command(str(answer.value), exercise)
-            if answer.value in ("slower", "faster"):
-                continue
-            if answer.value == "pause":
-                continue
 
     def _count(self, item: PlanExercise, exercise: Exercise) -> int:
         """Play the set; returns the reps (seconds) counted. Raises on skip/stop."""
@@ -429,18 +420,18 @@ class Session:
         while done < total:
             reason, counted = self._play(exercise, total - done, done + 1)
             done += counted
-            if reason in ("completed", "done", "next"):
+            if reason in (COMPLETED, Action.END_SET):
                 break
-            if reason == "pause":
+            if reason == Action.PAUSE:
                 self._pause()
                 continue
             if reason == DEVICE:
                 raise _DeviceLost(self._lost or "a device stopped")
-            if reason == "stop":
+            if reason == Action.STOP:
                 raise _Stop
-            if reason == "skip":
+            if reason == Action.SKIP_SET:
                 raise _SkipSet
-            if reason == "skip exercise":
+            if reason == Action.SKIP_EXERCISE:
                 raise _SkipExercise
         return done
 
@@ -457,12 +448,12 @@ class Session:
             if answer is None or answer.kind != "command":
                 return None
             self._record(answer, "command")
-            command = str(answer.value)
-            if command in ("slower", "faster"):
-                tempo = self._change_tempo(command, exercise, speak=False)
+            act = self._action(answer)
+            if act in (Action.SLOWER, Action.FASTER):
+                tempo = self._change_tempo(str(answer.value), exercise, speak=False)
                 self.metronome.set_tempo(parse_tempo(tempo))
                 return None
-            return command if command in SET_ENDERS else None
+            return None if act is Action.IGNORE else str(act)
 
         try:
             if exercise.isometric:
@@ -562,22 +553,22 @@ class Session:
                 answer = watch.poll()
                 if answer is not None and answer.kind == "command":
                     self._record(answer, "command", loose=True)
-                    command = str(answer.value)
-                    if command in ("next", "done"):
+                    act = self._action(answer)
+                    if act is Action.END_REST:
                         break
-                    if command in ("skip", "skip exercise"):
-                        self._skip_next = _SkipSet if command == "skip" else _SkipExercise
+                    if act in (Action.SKIP_SET, Action.SKIP_EXERCISE):
+                        self._skip_next = _SkipSet if act is Action.SKIP_SET else _SkipExercise
                         break
-                    if command == "stop":
+                    if act is Action.STOP:
                         raise _Stop
-                    if command == "pause":
+                    if act is Action.PAUSE:
                         remaining = end - speaker.now()
                         self._pause()
                         end = speaker.now() + max(0, remaining)
-                    elif command == "repeat" and self.last_instruction:
+                    elif act is Action.REPEAT and self.last_instruction:
                         self.say(self.last_instruction)
-                    elif command in ("slower", "faster") and upcoming is not None:
-                        self._change_tempo(command, upcoming)
+                    elif act in (Action.SLOWER, Action.FASTER) and upcoming is not None:
+                        self._change_tempo(str(answer.value), upcoming)
                     continue
                 speaker.wait_until(min(end, now + poll))
         finally:
