@@ -30,6 +30,8 @@ from coach.audio import presence
 from coach.audio.engine import Microphone, Speaker
 from coach.audio.speech import Voice
 from coach.core.answers import Answer
+from coach.dialogue import commands
+from coach.dialogue.commands import Action, Moment
 from coach.errors import CoachError, DeviceError
 from coach.events import EventWriter, Heard, Listen, Say, StateChanged
 from coach.settings import Settings
@@ -189,7 +191,8 @@ class Device:
                                            text=answer.text, confidence=answer.confidence))
                 if answer.kind == "start":
                     return answer
-                if answer.kind == "command" and answer.value == "stop":
+                if answer.kind == "command" and commands.action(
+                        Moment.WAITING, str(answer.value)) is Action.NOTHING_RUNNING:
                     with self._speaking() as speaker:
                         self._say(speaker, "Nothing is running. Say start workout, or body scan.")
                 if mic.frames_read == before or not mic.active:
@@ -214,8 +217,11 @@ class Device:
             log.warning("coach device: %s", problem.message)
         except CoachError as problem:  # a bad plan file, say: report, keep waiting
             log.warning("coach device: %s (%s)", problem.message, problem.fix)
-        with self._speaking() as speaker:
-            self._chime(speaker, "done")
+        try:
+            with self._speaking() as speaker:
+                self._chime(speaker, "done")
+        except DeviceError as problem:  # still missing: the wait for a start phrase recovers
+            log.warning("coach device: no done chime (%s)", problem.message)
 
     def _workout(self, plan: str) -> None:
         from coach.dialogue.sources import ListenerWatch, MicrophoneSource

@@ -50,6 +50,14 @@ def card() -> VirtualCard:
 
 
 @pytest.fixture
+def own_card(tmp_path: Path) -> VirtualCard:
+    """A virtual card of the test's own, for tests that unplug its sinks."""
+    virtual = VirtualCard(tmp_path / "card").start()
+    yield virtual
+    virtual.stop()
+
+
+@pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "data"
     folder.mkdir()

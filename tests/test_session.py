@@ -19,10 +19,10 @@ from coach.core.answers import Answer
 from coach.core.library import builtin_library
 from coach.core.plans import parse_plan
 from coach.dialogue.sources import ScriptSource
-from coach.events import EventWriter, SetLogged, read_events
+from coach.events import COMPLETED, INTERRUPTED, STOPPED, EventWriter, SetLogged, read_events
 from coach.settings import OUTPUT_RATE, SpeechSettings
 from coach.store import Store, new_uid
-from coach.workout.loop import COMPLETED, INTERRUPTED, STOPPED, Session
+from coach.workout.loop import Session
 from coach.workout.state import SessionSettings, State
 
 from .conftest import ROOT, run_coach

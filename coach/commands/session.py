@@ -6,10 +6,9 @@ import sys
 from pathlib import Path
 
 from coach.errors import CoachError
-from coach.events import EventWriter
+from coach.events import INTERRUPTED, EventWriter
 from coach.files import check_output
 from coach.settings import ENGINE_HELP, ENGINES, MODEL_HELP, Settings
-from coach.workout.loop import INTERRUPTED
 from coach.workout.run import DEFAULT_PLAN
 from coach.workout.state import SessionSettings
 

@@ -37,7 +37,12 @@ from coach.audio.engine import OfflineSpeaker, Sound
 from coach.audio.speech import SCAN, Voice
 from coach.core import scan as core
 from coach.core.answers import Answer, parse
+from coach.dialogue import commands
+from coach.dialogue.ask import Question, device_answer
+from coach.dialogue.ask import ask as dialogue_ask
+from coach.dialogue.commands import Action, Moment
 from coach.errors import CoachError, DeviceError
+from coach.events import COMPLETED, STOPPED
 from coach.files import read_text
 from coach.settings import Paths, Settings
 from coach.store import AnswerRecord, Store
@@ -73,8 +78,6 @@ class State(enum.Enum):
     STOPPED = "STOPPED"
 
 
-COMPLETED = "completed"
-STOPPED = "stopped"
 
 
 # -- where answers and commands come from ----------------------------------------------
@@ -275,8 +278,10 @@ class ScanPlayer:
 
     def __init__(self, speaker, timeline: core.Timeline, render: Callable[[core.Item], np.ndarray],
                  answers: AnswerSource, events: ev.EventWriter,
-                 tone_lengths: tuple[int, int] = (0, 0)) -> None:
+                 tone_lengths: tuple[int, int] = (0, 0), supervisor=None) -> None:
         self.speaker = speaker
+        self.supervisor = supervisor
+        """A ``coach.audio.supervise.Supervisor`` (live speaker), or None (offline)."""
         self.timeline = timeline
         self.render = render
         self.answers = answers
@@ -307,9 +312,25 @@ class ScanPlayer:
 
     def _wait_until(self, sample: int) -> None:
         ok = self.speaker.wait_until(sample)
-        if not ok and not getattr(self.speaker, "active", True):
+        if not ok and self.supervisor is None and not getattr(self.speaker, "active", True):
             raise DeviceError("the speaker stopped during the scan",
                               "check it is plugged in, then start the scan again")
+
+    def _device_problem(self) -> str | None:
+        return self.supervisor.problem() if self.supervisor is not None else None
+
+    def _lost(self, problem: str) -> bool:
+        """A device went away: silence, wait for it, then carry on from the start of the
+        line that was playing. False when the wait was given up (the device is stopping)."""
+        now = self.speaker.now()
+        position = now - self.offset
+        self._cut_all(now)
+        self.answers.stop_commands()
+        if not self.supervisor.recover(problem):
+            return False
+        self.answers.start_commands()
+        self._go_to(core.resume_point(self.timeline, position), self.speaker.now())
+        return True
 
     def _cut(self, playing: _Playing, now: int) -> None:
         """Silence a sound from ``now`` on (live: cancel it; offline: keep what was heard)."""
@@ -371,6 +392,12 @@ class ScanPlayer:
                     else:
                         wake = min(wake, playing.at + playing.item.length)
                 self._wait_until(max(wake, now + 1))
+                problem = self._device_problem()
+                if problem is not None:
+                    if not self._lost(problem):
+                        result.status = STOPPED
+                        break
+                    continue
                 answer = self.answers.command(self._elapsed())
                 if answer is None:
                     continue
@@ -391,17 +418,18 @@ class ScanPlayer:
         """Act on one command; False when the scan must end."""
         now = self.speaker.now()
         position = now - self.offset
-        if command == "pause":
+        act = commands.action(Moment.PLAYING, command)
+        if act is Action.PAUSE:
             return self._pause(position, result)
-        if command in ("stop", "done"):
+        if act is Action.STOP:
             self._cut_all(now)
             return False
-        if command == "repeat":
+        if act is Action.REPEAT:
             self._cut_all(now)
             self._go_to(core.rewind_point(self.timeline, position), now)
             return True
-        if command in ("slower", "faster"):
-            factor = SLOWER if command == "slower" else 1 / SLOWER
+        if act in (Action.SLOWER, Action.FASTER):
+            factor = SLOWER if act is Action.SLOWER else 1 / SLOWER
             stretch = self.stretch * factor
             if not MIN_STRETCH - 1e-9 <= stretch <= MAX_STRETCH + 1e-9:
                 log.info("already as %s as it goes", "slow" if factor > 1 else "fast")
@@ -432,6 +460,14 @@ class ScanPlayer:
                 log.info("no more commands can come: the paused scan ends")
                 break
             self._wait_until(speaker.now() + poll)
+            problem = self._device_problem()
+            if problem is not None:  # stay paused until the device is back
+                self.answers.stop_commands()
+                if not self.supervisor.recover(problem):
+                    break
+                self.answers.start_commands()
+                limit = speaker.now() + int(MAX_PAUSE_SECONDS * self.rate)
+                continue
             answer = self.answers.command(self._elapsed())
             if answer is None:
                 continue
@@ -439,11 +475,11 @@ class ScanPlayer:
             if answer.kind != "command":
                 continue
             result.commands.append(str(answer.value))
-            if answer.value in ("resume", "repeat", "pause"):
-                carry_on = answer.value != "pause"
-                if carry_on:
-                    break
-            elif answer.value in ("stop", "done"):
+            act = commands.action(Moment.SCAN_PAUSED, str(answer.value))
+            if act is Action.RESUME:
+                carry_on = True
+                break
+            if act is Action.STOP:
                 break
         result.paused_seconds += (speaker.now() - paused_at) / self.rate
         if not carry_on:
@@ -526,6 +562,12 @@ class ScanSession:
         self.request = request
         self.store = store
         self.rate = speaker.rate
+        self.supervisor = None
+        if not isinstance(speaker, OfflineSpeaker):
+            from coach.audio.supervise import Supervisor
+
+            self.supervisor = Supervisor(settings.audio, speaker,
+                                         getattr(answers, "microphone", None), events)
         user_dir = user_scan_dir(settings.paths)
         self.script = core.load_script(request.style, user_dir)
         self.checkin = core.load_checkin(user_dir)
@@ -582,7 +624,7 @@ class ScanSession:
         status, feeling, sore = STOPPED, None, None
         tones = (len(self._sounds[sounds.BREATH_IN]), len(self._sounds[sounds.BREATH_OUT]))
         player = ScanPlayer(self.speaker, timeline, self._render, self.answers, self.events,
-                            tones)
+                            tones, self.supervisor)
         try:
             played = player.play()
             status = played.status
@@ -612,39 +654,47 @@ class ScanSession:
         sound = self.speaker.play(chime, at=self.speaker.now() + int(0.1 * self.rate))
         self.speaker.wait(sound)
 
+    def _recovered(self) -> bool:
+        """After a line or a question that failed: True when a device had gone away and
+        is back (say it again), False when nothing was wrong or the wait was given up."""
+        problem = self.supervisor.problem() if self.supervisor is not None else None
+        return problem is not None and self.supervisor.recover(problem)
+
     def _say(self, player: ScanPlayer, text: str) -> None:
         samples = self.voice.render(text)
-        at = self.speaker.now() + int(0.15 * self.rate)
-        sound = self.speaker.play(samples, at=at, label="line")
-        self.speaker.wait_until(at)
-        player.emit(ev.Say(text))
-        self.speaker.wait(sound)
+        while True:
+            at = self.speaker.now() + int(0.15 * self.rate)
+            sound = self.speaker.play(samples, at=at, label="line")
+            self.speaker.wait_until(at)
+            player.emit(ev.Say(text))
+            if self.speaker.wait(sound) or not self._recovered():
+                return
 
     def _ask(self, player: ScanPlayer, scan_id: int | None, expect: str, question: str,
              again: str) -> Answer | None:
-        """Ask up to twice; a command answer ("repeat") asks again; "stop" gives up."""
-        prompt = question
-        for _ in range(3):
-            self._say(player, prompt)
-            player.emit(ev.Listen(expect))
-            answer = self.answers.ask(expect, TYPED_SECONDS if self.answers.engine == "typed"
-                                      else LISTEN_SECONDS)
+        """Ask up to three times in all; a command answer ("repeat") asks again; "stop",
+        "done" or "skip" give up (the dialogue table's CHECKIN row)."""
+        asked = Question(question, expect, again, TYPED_SECONDS
+                         if self.answers.engine == "typed" else LISTEN_SECONDS, turns=3)
+
+        def listen(q: Question) -> Answer | None:
+            player.emit(ev.Listen(q.expect))
+            answer = self.answers.ask(q.expect, q.timeout)
             if answer is None:
                 return None
+            if answer.kind == "unknown" and not answer.text and self._recovered():
+                return device_answer("the microphone was away")
             player.emit(ev.Heard(answer.kind, answer.value, answer.text, answer.confidence))
             if self.store is not None and scan_id is not None:
                 self.store.save_scan_answer(scan_id, AnswerRecord(
-                    expect, answer.kind, answer.value, answer.text, float(answer.confidence),
-                    self.answers.engine))
-            if answer.kind == "command":
-                if answer.value in ("stop", "done", "skip"):
-                    return None
-                prompt = question
-                continue
-            if answer.understood:
-                return answer
-            prompt = again
-        return None
+                    q.expect, answer.kind, answer.value, answer.text,
+                    float(answer.confidence), self.answers.engine))
+            return answer
+
+        def on_command(answer: Answer) -> bool:
+            return commands.action(Moment.CHECKIN, str(answer.value)) is not Action.STOP
+
+        return dialogue_ask(asked, lambda text: self._say(player, text), listen, on_command)
 
     def _check_in(self, player: ScanPlayer, scan_id: int | None) -> tuple[str | None, str | None]:
         if not self.answers.available:

@@ -42,9 +42,16 @@ from coach.core.answers import Answer
 from coach.core.library import Exercise, Library
 from coach.core.plans import Plan, PlanExercise
 from coach.core.tempo import parse_tempo
+from coach.dialogue import commands
+from coach.dialogue.ask import DEVICE, Question, device_answer
+from coach.dialogue.ask import ask as dialogue_ask
+from coach.dialogue.commands import Action, Moment
 from coach.dialogue.sources import AnswerSource
-from coach.errors import CoachError
+from coach.errors import CoachError, DeviceError
 from coach.events import (
+    COMPLETED,
+    INTERRUPTED,
+    STOPPED,
     Adapt,
     End,
     EventWriter,
@@ -60,12 +67,6 @@ from coach.workout.state import ExerciseProgress, Progress, SessionSettings, Sta
 
 log = logging.getLogger(__name__)
 
-COMPLETED = "completed"
-STOPPED = "stopped"
-INTERRUPTED = "interrupted"
-
-#: Commands that end a counted set (the others are handled while it plays).
-SET_ENDERS = ("done", "next", "stop", "pause", "skip", "skip exercise")
 
 
 class _SkipSet(Exception):
@@ -78,6 +79,16 @@ class _SkipExercise(Exception):
 
 class _Stop(Exception):
     pass
+
+
+class _DeviceLost(Exception):
+    """The speaker or the microphone went away during a set or a rest."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
 
 
 @dataclass
@@ -125,7 +136,7 @@ class Session:
                  source: AnswerSource, events: EventWriter | None = None,
                  settings: SessionSettings | None = None, metronome=None,
                  resume: dict | None = None, transcript: IO[str] | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, supervisor=None) -> None:
         self.plan = plan
         self.library = library
         self.store = store
@@ -143,6 +154,10 @@ class Session:
                                   words=settings.phase_words, numbers=settings.rep_numbers,
                                   track_time=False)
         self.metronome = metronome
+        self.supervisor = supervisor
+        """A ``coach.audio.supervise.Supervisor`` for a live speaker (None: offline)."""
+        self._lost: str | None = None
+        """What went away in the middle of the set being played."""
         self.state = State.ANNOUNCING
         self.last_instruction = ""
         self.pending: list[_PendingSet] = []
@@ -173,17 +188,35 @@ class Session:
         self.state = state
         self.events.emit(StateChanged(state=state.value))
 
+    def _device_problem(self) -> str | None:
+        return self.supervisor.problem() if self.supervisor is not None else None
+
+    def _recover(self, problem: str) -> None:
+        """Pause until the missing device is back (one event, a retry every few seconds)."""
+        if not self.supervisor.recover(problem):
+            raise _Stop
+
     def say(self, text: str, instruction: bool = False) -> None:
-        """Speak ``text`` and return when it has been heard (sample clock + device latency)."""
+        """Speak ``text`` and return when it has been heard (sample clock + device latency).
+
+        A line the speaker could not finish (unplugged) waits for the speaker to come back
+        and is said again; a line that merely timed out is reported and skipped."""
         if not text:
             return
         if instruction:
             self.last_instruction = text
-        self.events.emit(Say(text=text))
-        if self.transcript is not None:
-            print(f"coach: {text}", file=self.transcript, flush=True)
-        sound = self.speaker.play(self.voice.render(text), label="say")
-        self.speaker.wait(sound)
+        while True:
+            self.events.emit(Say(text=text))
+            if self.transcript is not None:
+                print(f"coach: {text}", file=self.transcript, flush=True)
+            sound = self.speaker.play(self.voice.render(text), label="say")
+            if self.speaker.wait(sound):
+                break
+            problem = self._device_problem()
+            if problem is None:
+                log.warning("coach: the line %r did not finish playing", text[:40])
+                return
+            self._recover(problem)
         latency = float(getattr(self.speaker, "output_latency", 0.0) or 0.0)
         if latency > 0:
             self.speaker.wait_until(self.speaker.now() + self.speaker.samples(latency))
@@ -205,6 +238,10 @@ class Session:
             self.settings.answer_seconds if timeout is None else timeout,
             lambda: self.events.emit(Listen(expect=expect)),
             optional=optional)
+        problem = self._device_problem() if answer.kind == "unknown" else None
+        if problem is not None:  # nobody could be heard: not an unclear answer
+            self._recover(problem)
+            return device_answer(problem)
         if not optional or answer.kind == "command":
             self._record(answer, expect, loose=optional or self.state in (State.RESTING,
                                                                           State.PAUSED))
@@ -219,11 +256,12 @@ class Session:
             answer = self.listen("command", timeout=self.settings.pause_listen_seconds)
             if answer.kind != "command":
                 continue
-            if answer.value in ("resume", "next", "done"):
+            act = self._action(answer)
+            if act is Action.RESUME:
                 break
-            if answer.value == "stop":
+            if act is Action.STOP:
                 raise _Stop
-            if answer.value == "repeat":
+            if act is Action.REPEAT:
                 self.say("Paused. Say resume when you're ready.")
         self._enter(before)
         self.say("Resuming.")
@@ -240,42 +278,43 @@ class Session:
                 self.say(f"{command.capitalize()}: {tempo_words(new)}.")
         return new
 
-    def _command(self, command: str, exercise: Exercise) -> None:
-        """A command heard at a prompt (not during a set)."""
-        if command == "pause":
+    def _action(self, answer: Answer) -> Action:
+        """What a command does now: the dialogue table, looked up by the session's state."""
+        return commands.action(Moment(self.state.value), str(answer.value))
+
+    def _command(self, answer: Answer, exercise: Exercise) -> Action:
+        """A command heard at a prompt (not during a set): carried out, and returned."""
+        act = self._action(answer)
+        if act is Action.PAUSE:
             self._pause()
-        elif command == "repeat":
+        elif act is Action.REPEAT:
             if self.last_instruction:
                 self.say(self.last_instruction)
-        elif command == "skip":
+        elif act is Action.SKIP_SET:
             raise _SkipSet
-        elif command == "skip exercise":
+        elif act is Action.SKIP_EXERCISE:
             raise _SkipExercise
-        elif command == "stop":
+        elif act is Action.STOP:
             raise _Stop
-        elif command in ("slower", "faster"):
-            self._change_tempo(command, exercise)
-        # resume, next, done: nothing to do at a prompt
+        elif act in (Action.SLOWER, Action.FASTER):
+            self._change_tempo(str(answer.value), exercise)
+        return act
 
     def ask(self, question: str, expect: str, recognizer_expect: str,
             accept: Callable[[Answer], bool], exercise: Exercise) -> Answer | None:
-        """Ask until an accepted answer, at most 1 + retries unclear ones; None: unclear."""
-        unclear = 0
-        text = question
-        while True:
-            self.say(text)
-            answer = self.listen(expect, recognizer_expect)
-            if answer.kind == "command":
-                if answer.value != "repeat":  # "repeat" at a question: the question again
-                    self._command(str(answer.value), exercise)
-                text = question
-                continue
-            if accept(answer):
-                return answer
-            unclear += 1
-            if unclear > self.settings.retries:
-                return None
-            text = f"Sorry, I didn't catch that. {question}"
+        """Ask until an accepted answer, at most 1 + retries unclear ones; None: unclear.
+        A command is carried out (skip and stop leave), then the question is asked again."""
+        asked = Question(question, expect, f"Sorry, I didn't catch that. {question}",
+                         self.settings.answer_seconds, accept, self.settings.retries,
+                         listen_expect=recognizer_expect)
+
+        def on_command(answer: Answer) -> bool:
+            self._command(answer, exercise)
+            return True
+
+        return dialogue_ask(asked, self.say,
+                            lambda q: self.listen(q.expect, q.listen_expect, q.timeout),
+                            on_command)
 
     # -- progress -----------------------------------------------------------------------
     def _set_progress(self, exercise_id: str, progress: ExerciseProgress) -> None:
@@ -426,16 +465,10 @@ class Session:
         while True:
             self.say("Ready?")
             answer = self.listen("command", timeout=self.settings.ready_seconds, optional=True)
-            if answer.kind != "command" or answer.value in ("resume", "next", "done"):
+            if answer.details.get(DEVICE):
+                continue
+            if answer.kind != "command" or self._command(answer, exercise) is Action.GO:
                 return
-            if answer.value == "repeat":
-                self.say(self.last_instruction)
-                continue
-            self._command(str(answer.value), exercise)
-            if answer.value in ("slower", "faster"):
-                continue
-            if answer.value == "pause":
-                continue
 
     def _count(self, item: PlanExercise, exercise: Exercise) -> int:
         """Play the set; returns the reps (seconds) counted. Raises on skip/stop."""
@@ -446,33 +479,40 @@ class Session:
         while done < total:
             reason, counted = self._play(exercise, total - done, done + 1)
             done += counted
-            if reason in ("completed", "done", "next"):
+            if reason in (COMPLETED, Action.END_SET):
                 break
-            if reason == "pause":
+            if reason == Action.PAUSE:
                 self._pause()
                 continue
-            if reason == "stop":
+            if reason == DEVICE:
+                raise _DeviceLost(self._lost or "a device stopped")
+            if reason == Action.STOP:
                 raise _Stop
-            if reason == "skip":
+            if reason == Action.SKIP_SET:
                 raise _SkipSet
-            if reason == "skip exercise":
+            if reason == Action.SKIP_EXERCISE:
                 raise _SkipExercise
         return done
 
     def _play(self, exercise: Exercise, reps: int, first_rep: int) -> tuple[str, int]:
         watch = self.source.watch()
+        self._lost = None
 
         def interrupt() -> str | None:
+            problem = self._device_problem()
+            if problem is not None:
+                self._lost = problem
+                return DEVICE
             answer = watch.poll()
             if answer is None or answer.kind != "command":
                 return None
             self._record(answer, "command")
-            command = str(answer.value)
-            if command in ("slower", "faster"):
-                tempo = self._change_tempo(command, exercise, speak=False)
+            act = self._action(answer)
+            if act in (Action.SLOWER, Action.FASTER):
+                tempo = self._change_tempo(str(answer.value), exercise, speak=False)
                 self.metronome.set_tempo(parse_tempo(tempo))
                 return None
-            return command if command in SET_ENDERS else None
+            return None if act is Action.IGNORE else str(act)
 
         try:
             if exercise.isometric:
@@ -482,8 +522,14 @@ class Session:
                 return result.reason, result.seconds_done
             tempo = parse_tempo(self.progress.exercises[exercise.id].tempo)
             result = self.metronome.play_set(tempo, reps, interrupt, first_rep=first_rep)
-            self.metronome.wait_tail()
+            if result.reason != DEVICE:
+                self.metronome.wait_tail()
             return result.reason, result.reps_done
+        except DeviceError:
+            self._lost = self._device_problem()
+            if self._lost is None:
+                raise
+            return DEVICE, 0
         finally:
             watch.close()
 
@@ -556,6 +602,9 @@ class Session:
                 if now >= end:
                     break
                 left = (end - now) / speaker.rate
+                problem = self._device_problem()
+                if problem is not None:
+                    raise _DeviceLost(problem)
                 if not counted and left <= countdown:
                     counted = True
                     self.say(f"{adapt.number(round(left))} seconds.")
@@ -563,22 +612,22 @@ class Session:
                 answer = watch.poll()
                 if answer is not None and answer.kind == "command":
                     self._record(answer, "command", loose=True)
-                    command = str(answer.value)
-                    if command in ("next", "done"):
+                    act = self._action(answer)
+                    if act is Action.END_REST:
                         break
-                    if command in ("skip", "skip exercise"):
-                        self._skip_next = _SkipSet if command == "skip" else _SkipExercise
+                    if act in (Action.SKIP_SET, Action.SKIP_EXERCISE):
+                        self._skip_next = _SkipSet if act is Action.SKIP_SET else _SkipExercise
                         break
-                    if command == "stop":
+                    if act is Action.STOP:
                         raise _Stop
-                    if command == "pause":
+                    if act is Action.PAUSE:
                         remaining = end - speaker.now()
                         self._pause()
                         end = speaker.now() + max(0, remaining)
-                    elif command == "repeat" and self.last_instruction:
+                    elif act is Action.REPEAT and self.last_instruction:
                         self.say(self.last_instruction)
-                    elif command in ("slower", "faster") and upcoming is not None:
-                        self._change_tempo(command, upcoming)
+                    elif act in (Action.SLOWER, Action.FASTER) and upcoming is not None:
+                        self._change_tempo(str(answer.value), upcoming)
                     continue
                 speaker.wait_until(min(end, now + poll))
         finally:
@@ -643,6 +692,9 @@ class Session:
                 self.say(f"Skipping the {exercise.name}.")
                 self._log_skipped(item, number, started, (index + 1, 1))
                 continue
+            except _DeviceLost as lost:
+                self._back_after(lost.problem)
+                continue
             if self.progress.exercise_index >= len(plan.exercises):
                 break
             upcoming_item = plan.exercises[self.progress.exercise_index]
@@ -652,6 +704,16 @@ class Session:
                                      upcoming_item, upcoming, self.progress.set_number)])
             self._rest(self.settings.rest(item.rest), upcoming)
         return COMPLETED
+
+    def _back_after(self, problem: str) -> None:
+        """A device went away during a set or a rest: wait for it, then carry on with the
+        set that was not finished (or the next one, after a rest)."""
+        self.set_answers = []
+        self._recover(problem)
+        index, number = self.progress.exercise_index, self.progress.set_number
+        if index < len(self.plan.exercises):
+            name = self.library.exercise(self.plan.exercises[index].id).name
+            self.say(f"We're back. Set {number} of the {name}.")
 
     def _finish(self, status: str) -> None:
         self._enter(State.DONE)

@@ -127,12 +127,19 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
         try:
             speaker = OfflineSpeaker(settings.audio.output_rate) if out is not None else \
                 Speaker(settings.audio).start()
+            supervisor = None
+            if out is None:
+                from coach.audio.supervise import Supervisor
+
+                supervisor = Supervisor(settings.audio, speaker,
+                                        getattr(source, "microphone", None), events,
+                                        options.retry_seconds)
             try:
                 if row is None:
                     _close_interrupted(store)
                 session = Session(plan=chosen, library=library, store=store, speaker=speaker,
                                   voice=voice, source=source, events=events, settings=options,
-                                  resume=row, transcript=transcript)
+                                  resume=row, transcript=transcript, supervisor=supervisor)
                 if options.prepare:
                     prepare_speech(voice, session.lines_of_plan())
                 result = session.run()
