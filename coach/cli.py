@@ -157,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
 
     filter_native_noise()
     try:
-        return int(commands[name].run(args, settings) or 0)
+        code = int(commands[name].run(args, settings) or 0)
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+        return code
     except CoachError as error:
         print(f"coach: {error.message}", file=sys.stderr)
         if error.fix:
@@ -166,18 +168,32 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("coach: stopped.", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader (head, less) has what it wanted
+        _drop_stdout()
         return 0
     except sqlite3.DatabaseError as error:  # damaged after it opened (a bad page, a full disk)
         return _one_line(f"the history database {settings.paths.database} cannot be used "
                          f"({error})", "move it aside and restore a backup with coach import, "
                          "or pass another --data-dir", 1, error)
     except OSError as error:  # the disk or a device, not a bug in the coach
-        where = f" {error.filename}" if error.filename else ""
-        return _one_line(f"cannot use{where} ({error.strerror or error})",
+        if error.filename is None:  # standard output (redirected to a full disk)
+            _drop_stdout()
+            return _one_line(f"cannot write the output ({error.strerror or error})",
+                             "free some disk space, or send the output elsewhere", 1, error)
+        return _one_line(f"cannot use {error.filename} ({error.strerror or error})",
                          "check the path, its permissions and the free space", 1, error)
     except Exception as error:  # a bug: one line for the user, the details in a file
         return _report_crash(error, settings)
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null, so the flush at exit has nowhere to fail."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass
 
 
 def _one_line(message: str, fix: str, code: int, error: BaseException) -> int:

@@ -14,8 +14,8 @@ sound card) in a fresh data folder, kills it with SIGKILL, checks the database
 
 Where the kill lands (seeded, the seed is printed):
 
-- ``random``: a moment drawn over a whole session, from its first event to its end
-  (timed on a run without a kill);
+- ``random``: a moment drawn over a whole session, from its first event to its ``end``
+  event (timed on a run without a kill);
 - ``before COMMIT``: the store stops itself (SIGSTOP, ``COACH_TEST_PAUSE_AT_COMMIT=N``)
   inside the N-th set's transaction, rows written, COMMIT not yet run;
 - ``during COMMIT``: stopped there as above, continued, killed 0 to 4 ms later: while
@@ -45,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coach.events import SET, read_events  # noqa: E402
+from coach.events import END, SET, read_events  # noqa: E402
 
 PLAN = """\
 name = "Soak"
@@ -126,8 +126,9 @@ class Soak:
             data = self._folder(name)
             process = self._start(data, self.env)
             started = wait_first_event(process, data / "events.jsonl", 300)
+            ended = wait_first_event(process, data / "events.jsonl", 300, END)
             _, err = process.communicate(timeout=300)
-            self.run_seconds = time.monotonic() - started
+            self.run_seconds = ended - started
             if process.returncode != 0:
                 raise SystemExit(f"the session without a kill failed: {err.decode()[-500:]}")
             rows = sets_in(data / "coach.sqlite3")
@@ -178,8 +179,8 @@ class Soak:
         rows = sets_in(database)
         logged = Counter((row[0], row[1]) for row in rows)
         duplicated = sum(count - 1 for count in logged.values() if count > 1)
-        by_key = {(row[0], row[1]): (row[2], row[3]) for row in rows}
-        lost = sum(1 for key, value in answered.items() if by_key.get(key) != value)
+        kept = {(row[0], row[1], row[2], row[3]) for row in rows}
+        lost = sum(1 for key, value in answered.items() if (*key, *value) not in kept)
         complete = set(logged) == set(plan_sets())
         failed = not nothing_to_resume and (resume.returncode != 0 or not complete)
         if nothing_to_resume and rows and not complete:
@@ -197,11 +198,14 @@ class Soak:
         return result
 
 
-def wait_first_event(process: subprocess.Popen, events: Path, timeout: float) -> float:
-    """Wait until the session has begun (its first event is written); returns that time."""
+def wait_first_event(process: subprocess.Popen, events: Path, timeout: float,
+                     kind: str | None = None) -> float:
+    """Wait until the session has written its first event (or one of type ``kind``);
+    returns that moment."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
-        if events.exists() and events.stat().st_size > 0:
+        if events.exists() and events.stat().st_size > 0 and (
+                kind is None or any(r.get("type") == kind for r in read_events(events))):
             break
         time.sleep(0.002)
     return time.monotonic()

@@ -15,6 +15,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -61,6 +62,8 @@ class Case:
     speakers and microphones were all removed)."""
     stream: str = "stderr"
     """Where the message goes (plans check reports on stdout)."""
+    stdout: str = ""
+    """Where standard output goes instead of the test ("{full}": a full disk)."""
     works: bool = False
     """The work is done before the bad output shows (a full device takes no write until
     the first one): the history may grow and the other outputs appear, but every set
@@ -84,6 +87,7 @@ CASES = [
     case("latency too long", "--latency", "5", "tempo", "3-1-2-1"),
     case("latency negative", "--latency", "-1", "say", "hi"),
     case("latency word", "--latency", "medium", "say", "hi"),
+    case("rate with no command", "--rate", "5"),
     case("tempo reps zero", "tempo", "3-1-2-1", "--reps", "0", "--out", "{work}/out.wav"),
     case("tempo reps huge", "tempo", "3-1-2-1", "--reps", "5000", "--out", "{work}/out.wav"),
     case("tempo pattern", "tempo", "3-1-2", "--out", "{work}/out.wav"),
@@ -162,6 +166,9 @@ CASES = [
     case("export to a missing folder", "export", "{work}/no/backup.json"),
     case("export to a full disk", "export", "{full}"),
     case("report to a missing folder", "report", "--out", "{work}/no/p.png"),
+    case("history to a full disk", "history", stdout="{full}", exit=1),
+    case("export to a full standard output", "export", "-", stdout="{full}", exit=1),
+    case("hear to a full disk", "hear", "{work}/speech.wav", stdout="{full}", exit=1),
     case("data folder below a file", *S, data="under_file", exit=1),
     case("history below a file", "history", data="under_file", exit=1),
     case("session in a read-only folder", *S, data="read_only", exit=1),
@@ -182,6 +189,8 @@ CASES = [
          exit=1),
     case("no sound server: spoken session", "session", *QUICK, exit=1),
     case("no sound server: devices", "devices", exit=1),
+    case("no sound server: scan", "scan", "--minutes", "1", exit=1),
+    case("no sound server: spoken summary", "summary", "--speak", exit=1),
     case("unknown output device", "say", "hello", "--output-device", "nosuch", sound="card"),
     case("unknown input device", "session", "--input-device", "nosuch", *QUICK,
          sound="card"),
@@ -196,15 +205,23 @@ CASES = [
 
 # -- the folder every case starts from -----------------------------------------------------
 
-def _coach(args, env, cwd, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "coach", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env, cwd=cwd, stdin=subprocess.DEVNULL)
+def _coach(args, env, cwd, timeout=120, stdout: str = "") -> subprocess.CompletedProcess:
+    if not stdout:
+        return subprocess.run([sys.executable, "-m", "coach", *args], capture_output=True,
+                              text=True, timeout=timeout, env=env, cwd=cwd,
+                              stdin=subprocess.DEVNULL)
+    with open(stdout, "w") as out:
+        done = subprocess.run([sys.executable, "-m", "coach", *args], stdout=out,
+                              stderr=subprocess.PIPE, text=True, timeout=timeout, env=env,
+                              cwd=cwd, stdin=subprocess.DEVNULL)
+    return subprocess.CompletedProcess(done.args, done.returncode, "", done.stderr)
 
 
 def _no_card_env(folder: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["PULSE_SERVER"] = f"unix:{folder}/no-sound-server/native"
     env.pop("COACH_DATA_DIR", None)
+    env.pop("PYTHONUNBUFFERED", None)  # as a user runs it: output flushed at the end
     return env
 
 
@@ -273,15 +290,17 @@ def sinkless(tmp_path_factory) -> VirtualCard:
     card.stop()
 
 
-def _mount_read_only(source: Path, target: Path) -> None:
+def _mount_read_only(source: Path, target: Path, request) -> None:
     target.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(target)],
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(target)],
                              capture_output=True, text=True)
     if mounted.returncode != 0:
         target.rmdir()
         pytest.skip(f"a read-only data folder needs a tmpfs mount (root): "
                     f"{mounted.stderr.strip()}")
-    shutil.copytree(source, target, dirs_exist_ok=True)
+    request.addfinalizer(lambda: subprocess.run(["umount", "-l", str(target)]))
+    shutil.copytree(source, target, dirs_exist_ok=True,  # the history, not the speech cache
+                    ignore=shutil.ignore_patterns("cache"))
     subprocess.run(["mount", "-o", "remount,ro", str(target)], check=True)
 
 
@@ -355,8 +374,7 @@ def test_bad_input_is_one_line_with_a_fix_and_changes_nothing(row: Case, templat
         data = work / "a-file" / "data"
     elif row.data == "read_only":
         data = tmp_path / "read-only"
-        _mount_read_only(work / "data", data)
-        request.addfinalizer(lambda: subprocess.run(["umount", "-l", str(data)]))
+        _mount_read_only(work / "data", data, request)
 
     env = _no_card_env(work)
     if row.sound == "card":
@@ -373,7 +391,7 @@ def test_bad_input_is_one_line_with_a_fix_and_changes_nothing(row: Case, templat
     before = _snapshot(work)
     rows_before = _rows(data / "coach.sqlite3", tmp_path / "scratch")
 
-    result = _coach(argv, env, work, timeout=60)
+    result = _coach(argv, env, work, timeout=60, stdout=row.stdout.format(**names))
 
     assert result.returncode == row.exit, (result.returncode, result.stdout, result.stderr)
     assert_one_line_error(result, row.stream)
@@ -436,3 +454,25 @@ def test_a_speaker_removed_mid_run_ends_with_one_line(argv, tmp_path):
     assert result.returncode == 1, (out, err)
     assert_one_line_error(result)
     assert "stopped" in err
+
+
+def test_the_device_waits_for_a_missing_microphone_and_says_so_once(tmp_path):
+    """`coach device` with no sound server: one line, then it keeps trying (README: "a
+    speaker or microphone that disappears is reported once and tried again"); Ctrl-C ends
+    it cleanly."""
+    env = _no_card_env(tmp_path)
+    process = subprocess.Popen([sys.executable, "-m", "coach", "--data-dir",
+                                str(tmp_path / "data"), "device", "--retry-seconds", "0.3"],
+                               env=env, text=True, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(6)  # start-up, then about ten retries
+        assert process.poll() is None, process.communicate()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode in (0, 130), err
+    assert err.count("trying again") == 1, err
+    assert "Traceback" not in err and "internal error" not in err

@@ -52,10 +52,10 @@ def test_ten_kills_lose_and_duplicate_no_answered_set():
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 6 MB tmpfs: the data folder on a disk that can really fill up."""
+    """A 32 MB tmpfs: the data folder on a disk that can really fill up."""
     disk = tmp_path / "disk"
     disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(disk)],
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(disk)],
                              capture_output=True, text=True)
     if mounted.returncode != 0:
         pytest.skip(f"filling a disk needs a tmpfs mount (root): {mounted.stderr.strip()}")

@@ -31,37 +31,40 @@ def sounddevice_module():
     return sounddevice
 
 
+#: How ALSA's and PortAudio's own messages begin (printed straight to file descriptor 2).
+NATIVE_NOISE = (b"Expression '", b"ALSA lib ")
+
+
+_holding = threading.Lock()
+
+
 @contextmanager
 def native_messages() -> Iterator[list[str]]:
     """Hold back what ALSA and PortAudio print straight to file descriptor 2 while a
-    stream opens (a failed open prints a dozen lines of C source positions). The lines
-    are in the yielded list afterwards: a failure puts the telling one in its single-line
-    error (``native_cause``); after a success they are written out as they were."""
+    stream opens (a failed open prints a dozen lines of C source positions). Their lines
+    are in the yielded list afterwards, for ``native_cause``; anything else written in
+    that moment (another thread's log) is passed on. One stream opens at a time."""
     lines: list[str] = []
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real stderr (embedded): nothing to hold back
-        yield lines
-        return
-    failed = True
-    with tempfile.TemporaryFile() as held:
-        os.dup2(held.fileno(), 2)
+    with _holding:
         try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):  # no real stderr (embedded): nothing to hold back
             yield lines
-            failed = False
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            held.seek(0)
-            text = held.read()
-            lines.extend(text.decode("utf-8", "replace").splitlines())
-            if text and not failed:
-                os.write(2, text)
-
-
-#: How ALSA's and PortAudio's own messages begin (printed straight to file descriptor 2).
-NATIVE_NOISE = (b"Expression '", b"ALSA lib ")
+            return
+        with tempfile.TemporaryFile() as held:
+            os.dup2(held.fileno(), 2)
+            try:
+                yield lines
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                held.seek(0)
+                for line in held.read().splitlines(keepends=True):
+                    if line.startswith(NATIVE_NOISE):
+                        lines.append(line.decode("utf-8", "replace").rstrip("\n"))
+                    elif line.strip():
+                        os.write(2, line)
 
 
 class _NoiseFilter(threading.Thread):
