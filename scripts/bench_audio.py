@@ -75,15 +75,15 @@ sets = 2
 reps = [8, 12]
 load = 10
 tempo = "1-0-1-0"
-rest = 20
+rest = 10
 
 [[exercise]]
-id = "goblet_squat"
+id = "squat"
 sets = 2
 reps = [8, 12]
 load = 16
 tempo = "1-0-1-0"
-rest = 20
+rest = 10
 """
 ANSWERS = ["10", "yes", "12", "no", "9", "in my lower back", "12", "yes"]
 
