@@ -138,9 +138,10 @@ class Device:
 
         self.recognizer = open_recognizer(self.options.engine, self.settings.paths,
                                           self.options.model)
-        self.voice.warm_up()
-        for text in (GREETING, "Stopping.", "Starting your workout.", "Starting a body scan."):
-            self.voice.render(text)  # cached before the first word is needed
+        # rendered ahead on the speech worker; lines already in the disk cache need no
+        # model at all (Piper's ~150 MB are loaded only when a new line must be rendered)
+        self.voice.prepare([GREETING, "Stopping.", "Starting your workout.",
+                            "Starting a body scan."])
         self._prepare_scans()
         while not self.stop.is_set():
             if self.options.max_activities is not None and \

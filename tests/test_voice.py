@@ -230,7 +230,11 @@ def test_voice_settings_are_parsed():
     assert voices.parse(None, None).engine == voices.PIPER
     assert voices.parse("espeak:en-us+f3", None) == voices.VoiceChoice("espeak", "en-us+f3")
     assert voices.parse("en-gb", None).engine == voices.ESPEAK
+    assert voices.parse("gmw/en-gb-x-rp", None) == voices.VoiceChoice("espeak", "gmw/en-gb-x-rp")
     assert voices.parse("/x/en_GB-alan-low.onnx", None).name == "en_GB-alan-low"
     assert voices.hub_urls("en_GB-alan-low", "http://h")[0] == \
         "http://h/en/en_GB/alan/low/en_GB-alan-low.onnx"
+    from coach.demo import ATHLETE_VOICE  # the simulated athlete is never the coach's voice
+
+    assert voices.parse(ATHLETE_VOICE, None).engine == voices.ESPEAK
     assert WORKOUT.length_scale < SCAN.length_scale and SCAN.level < WORKOUT.level

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -95,6 +96,8 @@ def _open(piper_voice, model: Path, config: Path):
     settings = json.loads(config.read_text(encoding="utf-8"))
     options = onnxruntime.SessionOptions()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # half the cores: the other half stays free for the audio and the recognizer
+    options.intra_op_num_threads = max(1, (os.cpu_count() or 2) // 2)
     session = onnxruntime.InferenceSession(str(model), sess_options=options,
                                            providers=["CPUExecutionProvider"])
     return piper_voice(config=PiperConfig.from_dict(settings), session=session)

@@ -104,6 +104,7 @@ class Voice:
         self._piper = None
         self._stamp = _file_stamp(self.choice.model)
         self._espeak: _Espeak | None = None
+        self._engine_lock = threading.Lock()
         self._renderer: _Renderer | None = None
 
     # -- the engine -------------------------------------------------------------------
@@ -116,6 +117,10 @@ class Voice:
 
     def _engine(self):
         """The loaded engine: Piper when chosen and it loads, else espeak-ng."""
+        with self._engine_lock:  # the speech worker and the session may both ask first
+            return self._load_engine()
+
+    def _load_engine(self):
         if self.choice.engine == voices.PIPER:
             if self._piper is None:
                 from coach.audio.piper_voice import PiperSpeech
@@ -124,7 +129,7 @@ class Voice:
                     self._piper = PiperSpeech(self.choice.model)
                 except MissingPart as error:
                     self._fall_back(error.message)
-                    return self._engine()
+                    return self._load_engine()
             return self._piper
         if self._espeak is None:
             self._espeak = _Espeak(self.choice.name, self.settings)

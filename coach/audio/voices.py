@@ -67,7 +67,7 @@ def parse(spec: str | None, voices_dir: Path | None) -> VoiceChoice:
     if colon and engine.lower() == PIPER:
         name = name or DEFAULT_PIPER
         return VoiceChoice(PIPER, name, find_piper(name, voices_dir))
-    if spec.endswith(".onnx") or os.sep in spec:
+    if spec.endswith(".onnx") or Path(spec).expanduser().is_file():  # not "gmw/en-gb"
         path = Path(spec).expanduser()
         return VoiceChoice(PIPER, path.name.removesuffix(".onnx"), path)
     return VoiceChoice(ESPEAK, spec)

@@ -336,10 +336,10 @@ def decide(outcome: SetOutcome, increment: float, cues: Sequence[Cue],
 
 
 def possible_reasons(outcome: SetOutcome, increment: float, connection: bool = False,
-                     one_rep_max: float = 0.0) -> list[str]:
+                     one_rep_max: float = 0.0, places: Sequence[str] = ()) -> list[str]:
     """Every reason a set could end in, whatever is answered (reps from none to a few past
-    the top, felt or not or unclear): said while the set runs, rendered ahead of time.
-    Places named are left out (too many); their reason is rendered when it is due."""
+    the top, felt or not or unclear), and for each of ``places`` (where the lifter may
+    feel it instead): said while the set runs, rendered ahead of time."""
     low, high = outcome.rep_range
     reasons: list[str] = []
     for reps in [None, *range(max(0, low - 2), high + 3)]:
@@ -348,4 +348,7 @@ def possible_reasons(outcome: SetOutcome, increment: float, connection: bool = F
             reason = adapt_load(case, increment, connection, one_rep_max)[2]
             if reason not in reasons:
                 reasons.append(reason)
+    for place in places:  # the opening names the place; the reps do not change it
+        case = replace(outcome, reps=None, felt=False, where=place)
+        reasons.append(adapt_load(case, increment, connection, one_rep_max)[2])
     return reasons

@@ -440,8 +440,10 @@ class Session:
                              None, None, progress.cue)
         one_rep_max = adapt.best_one_rep_max(self.store.recent_sets(item.id, unit)) \
             if self.plan.connection else 0.0
+        places = dict.fromkeys(place for cue in self.library.cues_for(item.id)
+                               for place in cue.corrects if not exercise.is_target(place))
         return adapt.possible_reasons(outcome, exercise.increment_for(unit),
-                                      self.plan.connection, one_rep_max)
+                                      self.plan.connection, one_rep_max, tuple(places))
 
     def lines_of_plan(self) -> list[str]:
         """Every line the plan is likely to say, for ``--prepare``: each set's lines as the
