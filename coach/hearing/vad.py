@@ -55,9 +55,10 @@ STATE = (1, 1, 128)
 
 @dataclass(frozen=True)
 class GateSettings:
-    threshold: float = 0.3
-    """Speech probability at or above which a window starts (or confirms) speech."""
-    release: float = 0.2
+    threshold: float = 0.2
+    """Speech probability at or above which a window starts (or confirms) speech (FSDD's
+    8 kHz recordings often score 0.3 to 0.6)."""
+    release: float = 0.15
     """Probability below which a window is not speech; between the two, a window only
     continues speech that has begun (hysteresis)."""
     min_speech: float = 0.09
