@@ -2,12 +2,18 @@
 """The voice gate (Silero VAD, ``coach.hearing.vad``) on speech and on sounds that are not.
 
     .venv/bin/python scripts/bench_gate.py [--per-speaker 100] [--seeds 100]
+                                           [--stall whisper,pocketsphinx]
 
 Prints which clips open the gate (``speech_span`` finds speech): generated clanks,
 coughs, music and steady tones (``coach.hearing.synth``), quiet and hiss, espeak-ng
 answers and other sentences, and FSDD recordings per speaker (``../shared/data``, 8 kHz;
 skipped when absent). Then the gate's CPU cost per second of microphone audio, in the
 20 ms blocks a microphone delivers.
+
+``--stall``: how long another Python thread (the speaker's audio callback needs the
+interpreter every 11.6 ms) waits while each engine decodes answers back to back: a
+thread that sleeps 2 ms in a loop records its longest gap. A decoder that holds the
+interpreter lock makes the metronome's callback late.
 """
 
 from __future__ import annotations
@@ -80,11 +86,52 @@ def gate_cpu(seconds: float = 30.0) -> float:
     return (time.process_time() - started) / seconds * 1000
 
 
+def stalls(engine: str, seconds: float = 5.0) -> tuple[float, float, float, int]:
+    """(longest gap, 99th percentile gap, idle longest gap) in ms, decodes done."""
+    import threading
+
+    from coach.hearing import open_recognizer
+
+    recognizer = open_recognizer(engine)
+    audio = synth.pad(synth.speak("twenty one reps", "en-us", 150), 0.3, 0.3)
+    gaps: list[float] = []
+    done = threading.Event()
+
+    def tick() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            time.sleep(0.002)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    time.sleep(0.5)
+    idle = max(gaps)
+    gaps.clear()
+    started, count = time.perf_counter(), 0
+    while time.perf_counter() - started < seconds:
+        recognizer.decode(audio, "reps")
+        count += 1
+    done.set()
+    ticker.join()
+    return max(gaps) * 1000, float(np.percentile(gaps, 99)) * 1000, idle * 1000, count
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--per-speaker", type=int, default=100)
+    parser.add_argument("--stall", default="", help="engines to measure (comma-separated)")
     options = parser.parse_args()
+    if options.stall:
+        print("| engine | decodes in 5 s | longest stall | 99th percentile | idle longest |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for engine in options.stall.split(","):
+            longest, p99, idle, count = stalls(engine.strip())
+            print(f"| {engine} | {count} | {longest:.1f} ms | {p99:.1f} ms | {idle:.1f} ms |")
+        return 0
     print("| clips | opened the gate |")
     print("| --- | ---: |")
     for name, clips in clip_sets(options.seeds, options.per_speaker).items():
