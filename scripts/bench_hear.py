@@ -287,7 +287,7 @@ def _logistic(rows: list) -> np.ndarray:
     return weights
 
 
-def fit_verifier(engine: str, quick: bool, reuse: bool = False) -> int:
+def fit_verifier(engine: str, quick: bool, reuse: bool = False) -> int:  # noqa: C901
     """Decode every fit item, fit the logistic confidence on "tune", report it on "test".
     Whisper's measurements are kept in a JSON file; ``reuse`` refits from it.
 
@@ -296,8 +296,6 @@ def fit_verifier(engine: str, quick: bool, reuse: bool = False) -> int:
     rows = []
     if engine == "whisper":
         from coach.hearing.vad import speech_span
-        from coach.hearing.whisper_engine import FEATURES
-
         recognizer = make_whisper("none")
 
         def measure(audio, expect):
@@ -334,8 +332,9 @@ def fit_verifier(engine: str, quick: bool, reuse: bool = False) -> int:
         if engine == "whisper":
             cache.write_text(json.dumps(rows))
     if engine == "whisper":  # measurements -> the model's features, bias last
-        rows = [(*r[:5], None if r[5] is None else
-                 [r[5][name] for name in FEATURES] + [1.0]) for r in rows]
+        from coach.hearing.whisper_engine import features
+
+        rows = [(*r[:5], None if r[5] is None else features(r[5]) + [1.0]) for r in rows]
     weights = _logistic([r for r in rows if r[0] == "tune" and r[5] is not None])
     print(f"# {engine} confidence fit ({'quick' if quick else 'full'}), "
           f"{time.strftime('%Y-%m-%d %H:%M')}")
@@ -351,18 +350,20 @@ def fit_verifier(engine: str, quick: bool, reuse: bool = False) -> int:
     tune = [r for r in rows if r[0] == "tune"]
     safe = next((t for t in thresholds[1:] if _wrong(tune, weights, t) <= 1.0), 0.9)
     print(f"\nLowest threshold with ≤ 1% wrong but confident on tune: {safe:.1f}. "
-          "Held out at that threshold, each kind kept apart:\n")
-    print("| held out | n | correct / rejected | wrong but confident |")
-    print("| --- | ---: | ---: | ---: |")
+          "Held out, each kind kept apart (correct or rejected / wrong but confident):\n")
+    chosen_thresholds = sorted({0.5, 0.8, safe})
+    print("| held out | n | " + " | ".join(f"at {t:.1f}" for t in chosen_thresholds) + " |")
+    print("| --- | ---: | " + " | ".join("---:" for _ in chosen_thresholds) + " |")
     test = [r for r in rows if r[0] == "test"]
     for detail in dict.fromkeys(r[2] for r in test):
         chosen = [r for r in test if r[2] == detail]
-        ok = [(not _accepted(r, weights, safe)) if r[1] == "non-answers"
-              else (_accepted(r, weights, safe) and r[4]) for r in chosen]
-        wrong = [_accepted(r, weights, safe) and not r[4] for r in chosen]
-        label = "rejected" if chosen[0][1] == "non-answers" else "correct"
-        print(f"| {detail} | {len(chosen)} | {100 * np.mean(ok):.1f}% {label} "
-              f"| {100 * np.mean(wrong):.1f}% |")
+        cells = []
+        for threshold in chosen_thresholds:
+            ok = [(not _accepted(r, weights, threshold)) if r[1] == "non-answers"
+                  else (_accepted(r, weights, threshold) and r[4]) for r in chosen]
+            wrong = [_accepted(r, weights, threshold) and not r[4] for r in chosen]
+            cells.append(f"{100 * np.mean(ok):.1f}% / {100 * np.mean(wrong):.1f}%")
+        print(f"| {detail} | {len(chosen)} | " + " | ".join(cells) + " |")
     return 0
 
 

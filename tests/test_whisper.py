@@ -108,7 +108,7 @@ def test_a_short_window_cannot_loop(whisper):
     answer = whisper.decode(synth.pad(synth.speak("twelve", "en-us", 150)), "reps")
     assert answer.value == 12
     assert answer.details["heard"].rstrip(".!?") in ("12", "twelve", "Twelve")
-    assert answer.details["frames"] < 300  # about 1.5 s of features, not 30 s
+    assert answer.details["frames"] <= 300  # 3 s of features at most, not 30 s
 
 
 @pytest.mark.parametrize("make", ["speech", "speech any", "clank", "music", "cough",
