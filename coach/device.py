@@ -2,7 +2,8 @@
 
 States (``DeviceState``)::
 
-    STARTING    loading the recognizer and the voice
+    STARTING    loading the recognizer (in a thread, while the greeting is said) and
+                the voice
     WAITING     listening for a start phrase with a tiny grammar ("start workout",
                 "start <plan>", "body scan [N minutes]", "what's my plan")
     RUNNING     a workout or a body scan; "stop" ends it (the session and the scan
@@ -133,11 +134,29 @@ class Device:
         voice.prepare(core.all_texts(core.load_script(core.FULL)))
 
     # -- the loop -----------------------------------------------------------------------
-    def run(self) -> int:
+    def _load_recognizer(self) -> None:
+        """Runs in a thread while the greeting is rendered and said (the Whisper model
+        takes about a second and a half to load); ``_recognizer_ready`` joins it."""
         from coach.hearing import open_recognizer
 
-        self.recognizer = open_recognizer(self.options.engine, self.settings.paths,
-                                          self.options.model)
+        try:
+            self.recognizer = open_recognizer(self.options.engine, self.settings.paths,
+                                              self.options.model)
+        except Exception as error:  # re-raised on the main thread by _recognizer_ready
+            self._load_error = error
+
+    def _recognizer_ready(self) -> None:
+        if self._loader is not None:
+            self._loader.join()
+            self._loader = None
+        if self._load_error is not None:
+            raise self._load_error
+
+    def run(self) -> int:
+        self._load_error: Exception | None = None
+        self._loader: threading.Thread | None = threading.Thread(
+            target=self._load_recognizer, name="coach-load-recognizer", daemon=True)
+        self._loader.start()
         # rendered ahead on the speech worker; lines already in the disk cache need no
         # model at all (Piper's ~150 MB are loaded only when a new line must be rendered)
         self.voice.prepare([GREETING, "Stopping.", "Starting your workout.",
@@ -179,6 +198,7 @@ class Device:
                 if self.options.greeting and not self._greeted:
                     self._say(speaker, GREETING)
                     self._greeted = True
+                self._recognizer_ready()
                 self._enter(DeviceState.WAITING)
                 self._chime(speaker, "listen")
             while not self.stop.is_set():

@@ -527,7 +527,7 @@ def test_a_spoken_session_through_the_virtual_card(card, tmp_path, voice):
     events = tmp_path / "spoken.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "coach", "--data-dir", str(data), "--rate", "300", "session",
-         "--plan", str(plan), "--engine", "pocketsphinx", "--events", str(events),
+         "--plan", str(plan), "--events", str(events),
          "--rest-scale", "0.05", "--no-warmup", "--no-summary", "--ready-seconds", "1.5",
          "--answer-seconds", "6", "--seed", "4"],
         env=card.client_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -20,9 +20,9 @@ where the speech lies; ``listen`` runs it on the microphone stream.
 ``Recognizer.listen(mic, expect, timeout, plans, stop)`` reads ``mic.read()`` blocks
 (int16, 16 kHz mono), finds the answer with the voice gate and returns
 
-- as soon as the words form a complete answer nothing can extend and ~0.2 s without
+- as soon as the words form a complete answer nothing can extend and ~0.12 s without
   speech followed ("twelve reps", "lower back", "pause"); the decode starts after
-  ~0.1 s, so its answer is ready when the pause is over;
+  ~0.05 s, so its answer is ready when the pause is over;
 - otherwise after ~0.5 s without speech ("twelve" could still become "twelve reps");
 - kind "unknown", text "" when nothing was said within ``timeout`` seconds (counted
   in microphone samples), or when ``stop`` (a threading.Event) is set.
@@ -42,6 +42,7 @@ background listener before calling ``listen``.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -206,6 +207,7 @@ class BackgroundListener:
         return self
 
     def _run(self) -> None:
+        _background_priority()
         while not self._stop.is_set():
             try:
                 answer = self.recognizer.listen(self.mic, self.expect, timeout=2.0,
@@ -240,6 +242,16 @@ class BackgroundListener:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _background_priority(niceness: int = 10) -> None:
+    """Lower this thread's CPU priority (Linux: a thread is a task with its own nice
+    value): a decode that competes for a core with the speaker's audio callback must
+    lose, or a click comes late. Quietly does nothing where it is not supported."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (AttributeError, OSError) as error:
+        log.debug("listener: cannot lower its priority (%s)", error)
 
 
 def open_recognizer(engine: str = "auto", paths: Paths | None = None,

@@ -19,7 +19,9 @@ hysteresis:
   speech for Silero, but its spectrum stays the same from window to window, while a
   voice's formants move. A run in which at least ``max_steady`` of the steps between
   windows change the band levels by less than ``steady_db`` (``band_levels``: on
-  average over 15 bands from 125 Hz to 4 kHz) is not speech;
+  average over 15 bands from 125 Hz to 4 kHz) is not speech, unless Silero is sure
+  (``min_speech`` of windows at or above ``sure``, which no clank, cough, tone or
+  synthetic music reached, while espeak-ng's vowels, as steady as a held note, do);
 - ``silence`` is the time since the last speech window, ``utterance()`` the audio from
   ``pre_roll`` before the start to now and ``span()`` where the speech lies in it.
 
@@ -53,28 +55,33 @@ STATE = (1, 1, 128)
 
 @dataclass(frozen=True)
 class GateSettings:
-    threshold: float = 0.3
-    """Speech probability at or above which a window starts (or confirms) speech."""
-    release: float = 0.2
+    threshold: float = 0.2
+    """Speech probability at or above which a window starts (or confirms) speech (FSDD's
+    8 kHz recordings often score 0.3 to 0.6)."""
+    release: float = 0.15
     """Probability below which a window is not speech; between the two, a window only
     continues speech that has begun (hysteresis)."""
     min_speech: float = 0.09
     """Seconds of windows at or above ``threshold``, in one run, before speech counts as
     started (three windows)."""
+    sure: float = 0.9
+    """Probability at which a window counts as surely speech (see ``max_steady``)."""
     steady_db: float = 0.8
     """A step between windows whose band levels change less than this (mean, in dB) is
     steady: a held note, not a voice."""
     max_steady: float = 0.6
-    """A run whose share of steady steps reaches this is not speech."""
+    """A run whose share of steady steps reaches this is not speech, unless it holds
+    ``min_speech`` of windows at or above ``sure``."""
     min_steps: int = 3
     """Steps between windows a run needs before its steadiness is judged."""
     pre_roll: float = 0.3
     """Seconds kept before the detected start (the model reacts a window or two late)."""
-    short_silence: float = 0.2
-    """Seconds without speech that end an answer already complete ("twelve reps")."""
+    short_silence: float = 0.12
+    """Seconds without speech that end an answer already complete ("twelve reps"); the
+    model's probability falls 40 to 90 ms after the last sound, which adds to it."""
     end_silence: float = 0.5
     """Seconds without speech that end an answer that could still go on ("twenty ...")."""
-    decode_after: float = 0.1
+    decode_after: float = 0.05
     """Seconds without speech after which a first decode is tried, so its answer is ready
     when ``short_silence`` has passed."""
     max_utterance: float = 6.0
@@ -82,14 +89,16 @@ class GateSettings:
 
 
 def model_path() -> Path:
-    """The Silero VAD ONNX file inside the installed faster-whisper."""
-    try:
-        from faster_whisper.utils import get_assets_path
-    except ImportError:
+    """The Silero VAD ONNX file inside the installed faster-whisper (found without
+    importing faster-whisper, which would load CTranslate2 and PyAV for nothing)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("faster_whisper")
+    if spec is None or not spec.submodule_search_locations:
         raise MissingPart("the Python package faster-whisper is missing (its Silero voice "
                           "model is the coach's voice gate)",
-                          "run ./scripts/run.sh, or pip install faster-whisper") from None
-    path = Path(get_assets_path()) / "silero_vad_v6.onnx"
+                          "run ./scripts/run.sh, or pip install faster-whisper")
+    path = Path(next(iter(spec.submodule_search_locations))) / "assets" / "silero_vad_v6.onnx"
     if not path.is_file():
         raise MissingPart(f"the Silero voice model is missing from {path.parent}",
                           "pip install --force-reinstall faster-whisper")
@@ -191,6 +200,7 @@ class VoiceGate:
         """Index of the last window that was speech (after the start)."""
         self._run_start: int | None = None
         self._run_hits = 0
+        self._run_sure = 0
         self._run_steps = 0
         self._run_steady = 0
         self._levels: np.ndarray | None = None
@@ -263,7 +273,7 @@ class VoiceGate:
         if self._run_start is None:
             if probability < settings.threshold:
                 return
-            self._run_start, self._run_hits = index, 0
+            self._run_start, self._run_hits, self._run_sure = index, 0, 0
             self._run_steps = self._run_steady = 0
         elif probability < settings.release:  # the run ends
             self._run_start = None
@@ -272,9 +282,11 @@ class VoiceGate:
             self._run_steps += 1
             self._run_steady += float(np.mean(np.abs(levels - previous))) < settings.steady_db
         self._run_hits += probability >= settings.threshold
+        self._run_sure += probability >= settings.sure
+        moving = self._run_steps >= settings.min_steps and \
+            self._run_steady < settings.max_steady * self._run_steps
         if self.start_window is None and self._run_hits >= self._need and \
-                self._run_steps >= settings.min_steps and \
-                self._run_steady < settings.max_steady * self._run_steps:
+                (moving or self._run_sure >= self._need):
             self.start_window = self._run_start
         if self.start_window is not None:
             self.last_speech = index
