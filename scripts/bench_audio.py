@@ -187,12 +187,12 @@ def render_row(spec: str) -> dict:
 def session_row(spec: str, prepare: bool) -> dict:
     """A short plan live on the virtual card from an empty speech cache (with ``prepare``:
     warmed first, as ``--prepare`` does); lines late against `say`."""
-    from coach.session import Session
-    from coach.session_answers import ScriptSource
-    from coach.session_run import recognizer_factory
-    from coach.session_state import SessionSettings
+    from coach.dialogue.sources import ScriptSource
     from coach.settings import Paths, Settings
     from coach.store import Store
+    from coach.workout.loop import Session
+    from coach.workout.run import recognizer_factory
+    from coach.workout.state import SessionSettings
 
     folder = Path(tempfile.mkdtemp(prefix="coach-bench-session-"))
     plan_file = folder / "bench.toml"
