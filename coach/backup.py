@@ -33,7 +33,7 @@ from typing import Any
 
 from coach.errors import CoachError
 from coach.files import output_file
-from coach.store import Store, now_iso
+from coach.store import Store, count_cue, now_iso
 
 FORMAT = "coach-history"
 #: Version of the file layout (not of the database schema, which is ``schema``).
@@ -329,23 +329,13 @@ def import_data(store: Store, data: Any, name: str = "the file") -> ImportResult
                 if _import_row(db, table, row):
                     added += 1
                     if table.name == "sets":
-                        _count_cue(db, row)
+                        count_cue(db, row["exercise"], row.get("cue"), row.get("felt"),
+                                  row.get("skipped"))
                 else:
                     present += 1
             result.added[table.name] = added
             result.present[table.name] = present
     return result
-
-
-def _count_cue(db: sqlite3.Connection, row: dict[str, Any]) -> None:
-    """A newly imported set counts in ``cue_stats`` the way a set saved live does
-    (``Store.save_set``): answered, not skipped, with a cue."""
-    if row.get("cue") and row.get("felt") is not None and not row.get("skipped"):
-        felt = int(bool(row["felt"]))
-        db.execute("INSERT INTO cue_stats (exercise, cue, felt, not_felt) VALUES (?, ?, ?, ?) "
-                   "ON CONFLICT (exercise, cue) DO UPDATE SET felt = felt + excluded.felt, "
-                   "not_felt = not_felt + excluded.not_felt",
-                   (row["exercise"], row["cue"], felt, 1 - felt))
 
 
 def _import_row(db: sqlite3.Connection, table: Table, row: dict[str, Any]) -> bool:

@@ -94,7 +94,8 @@ def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None
         "(default: $COACH_DATA_DIR or the user data folder)",
     )
     parser.add_argument("--voice", default=default(None),
-                        help="speech voice id or name substring (espeak-ng)")
+                        help="piper:NAME (default piper:en_US-joe-medium), espeak:NAME, "
+                             "a Piper .onnx file, or an espeak-ng voice (en-gb)")
     parser.add_argument("--rate", type=_rate, default=default(170),
                         help="speaking rate, words per minute")
     parser.add_argument("--latency", default=default("low"), type=_latency,
@@ -126,11 +127,14 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     data_dir = args.data_dir or (
         Path(os.environ["COACH_DATA_DIR"]) if os.environ.get("COACH_DATA_DIR") else None
     )
+    cache_dir = os.environ.get("COACH_CACHE_DIR")
+    paths = Paths(data_dir=(data_dir or default_data_dir()).expanduser(),
+                  cache_dir=Path(cache_dir).expanduser() if cache_dir else None)
     return Settings(
         audio=AudioSettings(output_device=args.output_device, input_device=args.input_device,
                             latency=args.latency),
-        speech=SpeechSettings(voice=args.voice, rate=args.rate),
-        paths=Paths(data_dir=(data_dir or default_data_dir()).expanduser()),
+        speech=SpeechSettings(voice=args.voice, rate=args.rate, voices_dir=paths.voices),
+        paths=paths,
     )
 
 

@@ -25,13 +25,13 @@ from coach.audio.speech import Voice
 from coach.audio.virtual_card import VirtualCard, default_dir
 from coach.audio.wavio import write_wav
 from coach.events import ADAPT, HEARD, LISTEN, SAY, SET, EventWriter
-from coach.session_state import SessionSettings
 from coach.settings import Paths, Settings, SpeechSettings
+from coach.workout.state import SessionSettings
 
 log = logging.getLogger(__name__)
 
 DEMO_PLAN = "demo"
-ATHLETE_VOICE = "en-us"
+ATHLETE_VOICE = "espeak:en-us"  # never the coach's own voice
 #: Seconds the athlete waits after the microphone opens, like a person drawing breath.
 ATHLETE_DELAY = 0.4
 
@@ -215,7 +215,7 @@ def run_demo(settings: Settings, out: Path, plan: str | None = None,
              transcript: IO[str] | None = None, events_path: str | None = None,
              script: tuple[SetAnswers, ...] = SCRIPT) -> DemoResult:
     """Run the demo session; returns what happened. ``out`` receives the coach's audio."""
-    from coach.session_run import run_session
+    from coach.workout.run import run_session
 
     transcript = transcript or sys.stdout
     card = VirtualCard(Path(str(default_dir()) + "-demo"))
@@ -226,7 +226,8 @@ def run_demo(settings: Settings, out: Path, plan: str | None = None,
     for stale in demo_dir.glob("coach.sqlite3*"):
         stale.unlink()  # every demo starts from the same empty history
     # the demo always runs on its own card: the athlete speaks into it, demo.wav records it
-    demo_settings = replace(settings, paths=Paths(data_dir=demo_dir),
+    cache = settings.paths.cache_dir or settings.paths.data_dir / "cache"  # kept across runs
+    demo_settings = replace(settings, paths=Paths(data_dir=demo_dir, cache_dir=cache),
                             audio=replace(settings.audio, output_device="pulse",
                                           input_device="pulse"))
     plan_spec = plan or DEMO_PLAN

@@ -2,7 +2,8 @@
 
 States (``DeviceState``)::
 
-    STARTING    loading the recognizer and the voice
+    STARTING    loading the recognizer (in a thread, while the greeting is said) and
+                the voice
     WAITING     listening for a start phrase with a tiny grammar ("start workout",
                 "start <plan>", "body scan [N minutes]", "what's my plan")
     RUNNING     a workout or a body scan; "stop" ends it (the session and the scan
@@ -30,10 +31,12 @@ from coach.audio import presence
 from coach.audio.engine import Microphone, Speaker
 from coach.audio.speech import Voice
 from coach.core.answers import Answer
+from coach.dialogue import commands
+from coach.dialogue.commands import Action, Moment
 from coach.errors import CoachError, DeviceError
 from coach.events import EventWriter, Heard, Listen, Say, StateChanged
-from coach.session_state import SessionSettings
 from coach.settings import Settings
+from coach.workout.state import SessionSettings
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +53,9 @@ class DeviceState(StrEnum):
 @dataclass(frozen=True)
 class DeviceSettings:
     engine: str = "auto"
-    """Recognizer: auto | vosk | pocketsphinx."""
+    """Recognizer: auto | whisper | vosk | pocketsphinx."""
     model: str | None = None
-    """Vosk model folder, if not found on its own."""
+    """Whisper or Vosk model folder, if not the installed one."""
     listen_seconds: float = 5.0
     """Length of one listening window for the start phrase, in seconds; devices are
     checked between windows."""
@@ -120,15 +123,45 @@ class Device:
         names.discard("demo")
         return sorted(names)
 
+    def _prepare_scans(self) -> None:
+        """A scan plans with the length of every line of its script: render them in the
+        background while the device waits (kept on disk, so only the first start pays)."""
+        from coach.audio.speech import SCAN
+        from coach.core import scan as core
+
+        voice = Voice(self.settings.speech, self.settings.audio.output_rate,
+                      self.settings.paths.speech_cache, scene=SCAN)
+        voice.prepare(core.all_texts(core.load_script(core.FULL)))
+
     # -- the loop -----------------------------------------------------------------------
-    def run(self) -> int:
+    def _load_recognizer(self) -> None:
+        """Runs in a thread while the greeting is rendered and said (the Whisper model
+        takes about a second and a half to load); ``_recognizer_ready`` joins it."""
         from coach.hearing import open_recognizer
 
-        self.recognizer = open_recognizer(self.options.engine, self.settings.paths,
-                                          self.options.model)
-        self.voice.warm_up()
-        for text in (GREETING, "Stopping.", "Starting your workout.", "Starting a body scan."):
-            self.voice.render(text)  # cached before the first word is needed
+        try:
+            self.recognizer = open_recognizer(self.options.engine, self.settings.paths,
+                                              self.options.model)
+        except Exception as error:  # re-raised on the main thread by _recognizer_ready
+            self._load_error = error
+
+    def _recognizer_ready(self) -> None:
+        if self._loader is not None:
+            self._loader.join()
+            self._loader = None
+        if self._load_error is not None:
+            raise self._load_error
+
+    def run(self) -> int:
+        self._load_error: Exception | None = None
+        self._loader: threading.Thread | None = threading.Thread(
+            target=self._load_recognizer, name="coach-load-recognizer", daemon=True)
+        self._loader.start()
+        # rendered ahead on the speech worker; lines already in the disk cache need no
+        # model at all (Piper's ~150 MB are loaded only when a new line must be rendered)
+        self.voice.prepare([GREETING, "Stopping.", "Starting your workout.",
+                            "Starting a body scan."])
+        self._prepare_scans()
         while not self.stop.is_set():
             if self.options.max_activities is not None and \
                     self.activities >= self.options.max_activities:
@@ -165,6 +198,7 @@ class Device:
                 if self.options.greeting and not self._greeted:
                     self._say(speaker, GREETING)
                     self._greeted = True
+                self._recognizer_ready()
                 self._enter(DeviceState.WAITING)
                 self._chime(speaker, "listen")
             while not self.stop.is_set():
@@ -178,7 +212,8 @@ class Device:
                                            text=answer.text, confidence=answer.confidence))
                 if answer.kind == "start":
                     return answer
-                if answer.kind == "command" and answer.value == "stop":
+                if answer.kind == "command" and commands.action(
+                        Moment.WAITING, str(answer.value)) is Action.NOTHING_RUNNING:
                     with self._speaking() as speaker:
                         self._say(speaker, "Nothing is running. Say start workout, or body scan.")
                 if mic.frames_read == before or not mic.active:
@@ -203,12 +238,15 @@ class Device:
             log.warning("coach device: %s", problem.message)
         except CoachError as problem:  # a bad plan file, say: report, keep waiting
             log.warning("coach device: %s (%s)", problem.message, problem.fix)
-        with self._speaking() as speaker:
-            self._chime(speaker, "done")
+        try:
+            with self._speaking() as speaker:
+                self._chime(speaker, "done")
+        except DeviceError as problem:  # still missing: the wait for a start phrase recovers
+            log.warning("coach device: no done chime (%s)", problem.message)
 
     def _workout(self, plan: str) -> None:
-        from coach.session_answers import ListenerWatch, MicrophoneSource
-        from coach.session_run import run_session
+        from coach.dialogue.sources import ListenerWatch, MicrophoneSource
+        from coach.workout.run import run_session
 
         log.info("coach device: workout %s", plan)
         with Microphone(self.settings.audio) as mic:
@@ -218,8 +256,8 @@ class Device:
                         events=self.events)
 
     def _scan(self, minutes: float) -> None:
-        from coach import scan
         from coach.core import scan as core
+        from coach.scan import loop as scan
 
         log.info("coach device: body scan, %s minutes", minutes)
         request = scan.ScanRequest(style=core.FULL, minutes=float(minutes))

@@ -25,6 +25,11 @@ from coach.files import output_error
 
 log = logging.getLogger(__name__)
 
+#: How a session, a scan or a set ended (``end`` events, results, the history).
+COMPLETED = "completed"
+STOPPED = "stopped"
+INTERRUPTED = "interrupted"
+
 SAY = "say"
 LISTEN = "listen"
 HEARD = "heard"
@@ -35,6 +40,8 @@ END = "end"
 CLICK = "click"
 STATE = "state"
 CHECKIN = "checkin"
+DEVICE_LOST = "device_lost"
+DEVICE_BACK = "device_back"
 
 
 @dataclass(frozen=True)
@@ -149,9 +156,30 @@ class CheckIn(Event):
     sore: str | None = None
 
 
+@dataclass(frozen=True)
+class DeviceLost(Event):
+    """The speaker or the microphone went away mid-session: the session or scan is paused
+    and the device is tried again every few seconds. Emitted once per outage."""
+
+    TYPE: ClassVar[str] = DEVICE_LOST
+    device: str = ""
+    """"speaker" or "microphone"."""
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceBack(Event):
+    """The missing device works again; the session or scan carries on."""
+
+    TYPE: ClassVar[str] = DEVICE_BACK
+    device: str = ""
+    seconds: float = 0.0
+    """How long it was away, in seconds."""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls for cls in (Say, Listen, Heard, SetLogged, Adapt, Rest, End, Click,
-                              StateChanged, CheckIn)
+                              StateChanged, CheckIn, DeviceLost, DeviceBack)
 }
 
 

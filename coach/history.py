@@ -148,8 +148,7 @@ def _scan_record(row: dict[str, Any]) -> ScanRecord:
 
 
 def known_exercises(store: Store) -> list[str]:
-    return [r["exercise"] for r in store.query(
-        "SELECT DISTINCT exercise FROM sets ORDER BY exercise")]
+    return store.exercises_logged()
 
 
 def load_history(store: Store, exercise: str | None = None,
@@ -165,12 +164,10 @@ def load_history(store: Store, exercise: str | None = None,
                          "known exercises: " + (", ".join(exercises) or "none yet; "
                                                 "run coach session first"), exit_code=2)
     sets_by_session: dict[int, list[SetRecord]] = {}
-    sql = "SELECT * FROM sets" + (" WHERE exercise = ?" if exercise else "")
-    for row in store.query(sql + " ORDER BY session_id, started, set_number, id",
-                           (exercise,) if exercise else ()):
+    for row in store.all_sets(exercise):
         sets_by_session.setdefault(row["session_id"], []).append(_set_record(row))
     sessions = []
-    for row in store.query("SELECT * FROM sessions ORDER BY started, id"):
+    for row in store.all_sessions():
         started = parse_time(row["started"])
         if since is not None and started < since:
             continue
@@ -184,7 +181,7 @@ def load_history(store: Store, exercise: str | None = None,
     scans: list[ScanRecord] = []
     if not exercise:
         scans = [scan for scan in map(_scan_record,
-                                      store.query("SELECT * FROM scans ORDER BY started, id"))
+                                      store.all_scans())
                  if since is None or scan.started >= since]
     return History(tuple(sessions), tuple(scans), exercise, since, tuple(exercises))
 

@@ -15,6 +15,13 @@ OUTPUT_RATE = 44_100
 #: Sample rate of the microphone frames handed to recognizers, in Hertz.
 INPUT_RATE = 16_000
 
+#: Speech recognizers, for ``--engine`` (``coach.hearing.open_recognizer``).
+ENGINES = ("auto", "whisper", "vosk", "pocketsphinx")
+ENGINE_HELP = ("speech recognizer (default: auto = Whisper when its model is installed, "
+               "which it is by default; else Vosk with an English model; else PocketSphinx)")
+MODEL_HELP = ("a Whisper model folder or fetched name (whisper-base.en), or a Vosk model "
+              "folder (default: the installed tiny.en)")
+
 
 def default_data_dir() -> Path:
     """The platform's user data folder: ``$XDG_DATA_HOME/coach`` or ``~/.local/share/coach``."""
@@ -41,17 +48,24 @@ class AudioSettings:
 @dataclass(frozen=True)
 class SpeechSettings:
     voice: str | None = None
-    """pyttsx3 voice id or name substring (espeak-ng: e.g. 'en-us', 'gmw/en'); None: English."""
+    """``piper:NAME``, ``espeak:NAME``, a Piper ``.onnx`` path, or a bare espeak-ng voice
+    ('en-gb'); None: the bundled Piper voice, else espeak-ng English."""
     rate: int = 170
     """Speaking rate in words per minute."""
     volume: float = 1.0
     """Speech volume, 0..1."""
+    voices_dir: Path | None = None
+    """Where ``coach voices fetch`` installs Piper voices (``<data>/voices``)."""
+    cache_bytes: int = 200 * 1024 * 1024
+    """Cap of the disk speech cache in bytes; the least recently used lines go first."""
 
 
 @dataclass(frozen=True)
 class Paths:
     data_dir: Path = field(default_factory=default_data_dir)
     """Where the database, caches and models live."""
+    cache_dir: Path | None = None
+    """Where caches live, if not ``<data_dir>/cache`` (``COACH_CACHE_DIR``)."""
 
     @property
     def database(self) -> Path:
@@ -59,7 +73,11 @@ class Paths:
 
     @property
     def speech_cache(self) -> Path:
-        return self.data_dir / "cache" / "speech"
+        return (self.cache_dir or self.data_dir / "cache") / "speech"
+
+    @property
+    def voices(self) -> Path:
+        return self.data_dir / "voices"
 
     @property
     def models(self) -> Path:

@@ -1,4 +1,4 @@
-"""The coach's short sounds (clicks, chimes, breath tones), read from ``audio/``.
+"""The coach's short sounds (clicks, chimes, breath tones), read from ``coach/data/sounds/``.
 
 ``load_sound(name, rate)`` returns a read-only float32 mono array at ``rate`` Hz,
 resampled once and kept in memory. The WAV files are made by
@@ -18,8 +18,9 @@ import numpy as np
 from coach.audio.wavio import read_wav, resample
 from coach.errors import MissingPart
 
-#: Folder holding the WAV files (the repository's top-level ``audio/``).
-SOUND_DIR = Path(__file__).resolve().parents[1] / "audio"
+#: Folder holding the WAV files: inside the package, so a wheel ships them (the
+#: repository's top-level ``audio/`` is a link to it).
+SOUND_DIR = Path(__file__).resolve().parent / "data" / "sounds"
 
 CLICK = "click"
 ACCENT = "accent"

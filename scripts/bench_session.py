@@ -28,11 +28,11 @@ from coach.audio.speech import Voice  # noqa: E402
 from coach.core import adapt  # noqa: E402
 from coach.core.library import builtin_library  # noqa: E402
 from coach.core.plans import load_plan  # noqa: E402
-from coach.session import Session  # noqa: E402
-from coach.session_answers import ScriptSource  # noqa: E402
-from coach.session_state import SessionSettings  # noqa: E402
+from coach.dialogue.sources import ScriptSource  # noqa: E402
 from coach.settings import OUTPUT_RATE, SpeechSettings  # noqa: E402
 from coach.store import AnswerRecord, DecisionRecord, LoggedSet, Store, now_iso  # noqa: E402
+from coach.workout.loop import Session  # noqa: E402
+from coach.workout.state import SessionSettings  # noqa: E402
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: the coach's metronome against a naive one, on the virtual sound card.
 
-The coach's metronome (``coach.metronome.Metronome``) schedules every click at its
+The coach's metronome (``coach.workout.metronome.Metronome``) schedules every click at its
 sample on one continuous output stream. The naive one does what a first attempt
 does: ``time.sleep`` until the next beat, then ``sounddevice.play`` the click (a new
 stream per click). Both play the same click sounds and tempo (3-1-2-1: one click
@@ -137,7 +137,7 @@ def analyse(recording: Path, schedule: list[Beat], cpu_percent: float) -> LiveFi
 def play_coach(card: VirtualCard, seconds: float, folder: Path,
                audio: AudioSettings) -> LiveFigures:
     from coach.audio.engine import Speaker
-    from coach.metronome import Metronome
+    from coach.workout.metronome import Metronome
 
     tempo, reps, schedule = schedule_for(seconds)
     path = folder / f"coach-{int(seconds)}.wav"
@@ -182,7 +182,7 @@ def play_naive(card: VirtualCard, seconds: float, folder: Path) -> LiveFigures:
 def written_file(seconds: float) -> tuple[int, int, int, int]:
     """(max |onset - scheduled| in samples, clicks, missing, extra) for a rendered track."""
     from coach.audio.engine import OfflineSpeaker
-    from coach.metronome import Metronome
+    from coach.workout.metronome import Metronome
 
     tempo, reps, schedule = schedule_for(seconds)
     speaker = OfflineSpeaker(RATE)

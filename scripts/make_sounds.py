@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Make the coach's short sounds in ``audio/``: 16-bit mono 44.1 kHz WAV files.
+"""Make the coach's short sounds in ``coach/data/sounds/`` (``audio/`` links there):
+16-bit mono 44.1 kHz WAV files.
 
 Every sound is synthesised with numpy from a fixed recipe (noise from a seeded
 generator), so running this again writes byte-identical files.
@@ -33,7 +34,7 @@ import numpy as np
 
 RATE = 44_100
 ROOT = Path(__file__).resolve().parents[1]
-AUDIO = ROOT / "audio"
+AUDIO = ROOT / "coach" / "data" / "sounds"
 
 
 def _time(seconds: float) -> np.ndarray:
@@ -148,8 +149,9 @@ def frames_of(path: Path) -> bytes | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
-                        help="only check that audio/ holds exactly these sounds")
-    parser.add_argument("--out", type=Path, default=AUDIO, help="folder (default: audio/)")
+                        help="only check that coach/data/sounds/ holds exactly these sounds")
+    parser.add_argument("--out", type=Path, default=AUDIO,
+                        help="folder (default: coach/data/sounds/)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     stale = []

@@ -13,7 +13,25 @@ import pytest
 from coach.audio.virtual_card import VirtualCard, default_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-FSDD = ROOT.parent / "shared" / "data" / "fsdd" / "recordings"
+#: The data shared by the project's checkouts (not in the repository); ``COACH_SHARED_DIR``
+#: points elsewhere (a folder that does not exist shows what a bare clone does).
+SHARED = Path(os.environ.get("COACH_SHARED_DIR") or ROOT.parent / "shared")
+FSDD = SHARED / "data" / "fsdd" / "recordings"
+
+
+@pytest.fixture(scope="session")
+def fsdd() -> Path:
+    """The FSDD recordings folder; the test is skipped, with the reason, when it is absent."""
+    if not FSDD.is_dir():
+        pytest.skip(f"the FSDD recordings are not here ({FSDD}): put the shared data next "
+                    "to the repository, or set COACH_SHARED_DIR")
+    return FSDD
+
+
+#: One speech cache for every `coach` the tests start, kept between runs: a line is
+#: rendered once (Piper takes ~0.1 s per second of speech here). Tests of the cache
+#: itself give their own folder.
+os.environ.setdefault("COACH_CACHE_DIR", str(ROOT / ".pytest_cache" / "coach-cache"))
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +47,14 @@ def card() -> VirtualCard:
     virtual = VirtualCard(runtime).start()
     virtual.activate()
     return virtual
+
+
+@pytest.fixture
+def own_card(tmp_path: Path) -> VirtualCard:
+    """A virtual card of the test's own, for tests that unplug its sinks."""
+    virtual = VirtualCard(tmp_path / "card").start()
+    yield virtual
+    virtual.stop()
 
 
 @pytest.fixture

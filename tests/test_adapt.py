@@ -21,8 +21,10 @@ from coach.core.adapt import (
     decide,
     epley_one_rep_max,
     lighten_for_sore,
+    read_answers,
     reduce_load,
     round_to,
+    start_of_day,
     usable_cues,
 )
 from coach.core.library import builtin_library
@@ -149,6 +151,39 @@ def test_a_connection_plan_caps_the_load_at_sixty_percent(library):
     load, _, _, _, capped = adapt_load(outcome(library, load=5, reps=15, rep_range=(12, 15)), 1,
                                        connection=True, one_rep_max=20)
     assert (load, capped) == (6, False)
+
+
+def test_the_decision_takes_the_recent_sets_and_this_one_for_the_cap(library):
+    """decide() computes the one-rep max itself, once, from the recent sets and this set."""
+    cues = library.cues_for("biceps_curl")
+    capped = decide(outcome(library, load=10, reps=15, rep_range=(12, 15)), 1, cues, {},
+                    random.Random(1), connection=True, recent=[(8, 10)])
+    assert (capped.next_load, capped.capped) == (9, True)  # 1RM of this set: 15 kg
+    free = decide(outcome(library, load=10, reps=15, rep_range=(12, 15)), 1, cues, {},
+                  random.Random(1), connection=False, recent=[(8, 10)])
+    assert (free.next_load, free.capped) == (11, False)
+
+
+def test_start_of_day_lightens_a_sore_region_then_caps_a_connection_plan(library):
+    curl = library.exercise("biceps_curl")
+    today = start_of_day(curl, 20, "kg", 2.5, sore="arms")
+    assert today.load == 15 and today.notes == (
+        "Your arms are sore today, so 15 kilos instead of 20.",)
+    assert start_of_day(curl, 20, "kg", 2.5, sore="jaw") == start_of_day(curl, 20, "kg", 2.5)
+    capped = start_of_day(curl, 20, "kg", 2.5, connection=True, recent=[(15, 15)])
+    assert capped.load == 12.5 and "60% of your best: 12.5 kilos" in capped.notes[0]
+    assert start_of_day(curl, 20, "kg", 2.5, connection=True).load == 20  # no history
+
+
+def test_a_place_named_instead_of_yes_counts_when_it_is_the_target(library):
+    from coach.core.answers import parse
+
+    curl = library.exercise("biceps_curl")
+    reps = parse("twelve", "reps")
+    assert read_answers(curl, reps, parse("in my biceps", "any")) == (12, True, "biceps")
+    assert read_answers(curl, reps, parse("my shoulders", "any")) == (12, False, "shoulders")
+    assert read_answers(curl, None, parse("yes", "felt")) == (None, True, None)
+    assert read_answers(curl, None, None) == (None, None, None)
 
 
 # -- cues -------------------------------------------------------------------------------

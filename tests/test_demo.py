@@ -70,4 +70,5 @@ def test_the_recording_holds_speech_and_clicks(demo):
     # metronome clicks (1 kHz) and accents (1.6 kHz) are tonal frames speech never makes
     assert analysis.tonal_frames(audio, rate, 1000) >= 5
     assert analysis.tonal_frames(audio, rate, 1600) >= 5
-    assert analysis.tonal_frames(audio, rate, 700) == 0
+    # (Piper's sustained vowels can be tonal for a frame or two; clicks are many more)
+    assert analysis.tonal_frames(audio, rate, 700) < 5

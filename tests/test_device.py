@@ -3,9 +3,6 @@ and a microphone that disappears and comes back while the device waits."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,21 +13,7 @@ from coach.audio.virtual_card import ATHLETE_SINK, VirtualCard
 from coach.audio.wavio import write_wav
 from coach.settings import SpeechSettings
 
-from .conftest import ROOT
-
-PLAN = """
-name = "Device test"
-unit = "kg"
-
-[[exercise]]
-id = "biceps_curl"
-sets = 2
-reps = [8, 12]
-load = 10
-tempo = "1-0-1-0"
-rest = 20
-"""
-
+from .live import QUICK_PLAN, CoachRun, remove_sink, restore_sink, state
 
 #: Asked again, a person says it again, a little differently: another voice each time.
 VOICES = (("en-us", 150), ("en-us+m3", 170), ("en-gb", 150), ("en-us", 130))
@@ -53,53 +36,16 @@ class Athlete:
         self.card.play_into(path)
 
 
-class DeviceRun:
+class DeviceRun(CoachRun):
     """A `coach device` process and its events file, followed as it runs."""
 
     def __init__(self, card: VirtualCard, folder: Path, *extra: str) -> None:
-        self.events_path = folder / "events.jsonl"
-        self.stderr_path = folder / "stderr.txt"
         plans = folder / "data" / "plans"
         plans.mkdir(parents=True)
-        (plans / "quick.toml").write_text(PLAN)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "coach", "--data-dir", str(folder / "data"), "device",
-             "--events", str(self.events_path), "--plan", "quick", "--rest-scale", "0.1",
-             "--max-reps", "1", "--retry-seconds", "1", *extra],
-            cwd=ROOT, env=card.client_env(), stdout=subprocess.PIPE,
-            stderr=open(self.stderr_path, "w"), text=True)  # noqa: SIM115
-        self.seen = 0
-
-    def events(self) -> list[dict]:
-        if not self.events_path.exists():
-            return []
-        lines = self.events_path.read_text().splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
-
-    def wait_for(self, test, timeout: float = 60.0) -> dict:
-        """The next event (after those already waited for) that passes ``test``."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            events = self.events()
-            for index in range(self.seen, len(events)):
-                if test(events[index]):
-                    self.seen = index + 1
-                    return events[index]
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        pytest.fail(f"no such event; stderr: {self.stderr_path.read_text()[-1500:]}")
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text()
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        (plans / "quick.toml").write_text(QUICK_PLAN)
+        super().__init__(card, folder, "--data-dir", str(folder / "data"), "device",
+                         "--plan", "quick", "--rest-scale", "0.1", "--max-reps", "1",
+                         "--retry-seconds", "1", *extra)
 
 
 def answer(device: DeviceRun, athlete: Athlete, expect: str, text: str,
@@ -115,19 +61,8 @@ def answer(device: DeviceRun, athlete: Athlete, expect: str, text: str,
     pytest.fail(f"{text!r} was never understood: {device.events()[-6:]}")
 
 
-def state(name):
-    return lambda e: e["type"] == "state" and e["state"] == name
-
-
 def listen(expect):
     return lambda e: e["type"] == "listen" and e["expect"] == expect
-
-
-@pytest.fixture
-def own_card(tmp_path):
-    card = VirtualCard(tmp_path / "card").start()
-    yield card
-    card.stop()
 
 
 def test_start_workout_by_voice_answer_a_set_then_stop(own_card, tmp_path):
@@ -164,20 +99,13 @@ def test_start_workout_by_voice_answer_a_set_then_stop(own_card, tmp_path):
 def test_a_microphone_that_disappears_is_picked_up_again(own_card, tmp_path):
     athlete = Athlete(own_card, tmp_path)
     device = DeviceRun(own_card, tmp_path)
-    env = own_card.client_env()
     try:
         device.wait_for(state("WAITING"))
-        modules = subprocess.run(["pactl", "list", "short", "modules"], env=env,
-                                 capture_output=True, text=True, check=True).stdout
-        module = next(line.split("\t")[0] for line in modules.splitlines()
-                      if f"sink_name={ATHLETE_SINK}" in line)
-        subprocess.run(["pactl", "unload-module", module], env=env, check=True)
+        remove_sink(own_card, ATHLETE_SINK)
         device.wait_for(state("RECOVERING"), 30)
         time.sleep(2)  # the device keeps retrying while the microphone is away
         assert device.process.poll() is None
-        subprocess.run(["pactl", "load-module", "module-null-sink",
-                        f"sink_name={ATHLETE_SINK}", "rate=44100", "channels=1"],
-                       env=env, check=True, capture_output=True)
+        restore_sink(own_card, ATHLETE_SINK)
         device.wait_for(state("WAITING"), 30)
         assert answer(device, athlete, "start", "what's my plan")["kind"] == "start"
         told = device.wait_for(lambda e: e["type"] == "say" and "plan" in e["text"], 30)

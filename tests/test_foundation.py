@@ -79,7 +79,7 @@ def test_missing_espeak_says_how_to_install(monkeypatch):
     monkeypatch.setattr(speech.shutil, "which", lambda name: None)
     monkeypatch.setattr(speech, "_espeak_library_present", lambda: False)
     with pytest.raises(MissingPart) as caught:
-        Voice(SpeechSettings(), 44_100).render("hello")
+        Voice(SpeechSettings(voice="espeak:en-us"), 44_100).render("hello")
     assert "espeak-ng" in caught.value.message and "apt-get install" in caught.value.fix
 
 

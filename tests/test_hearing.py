@@ -16,10 +16,9 @@ import pytest
 
 from coach.core.answers import phrases
 from coach.hearing import BackgroundListener, open_recognizer, synth
-from coach.hearing.endpoint import Endpointer
 from coach.hearing.grammar import vosk_grammar, word_graph
 from coach.settings import Paths
-from tests.conftest import FSDD, run_coach
+from tests.conftest import run_coach
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +65,8 @@ def test_vosk_grammar_keeps_non_ascii_words():
 # -- PocketSphinx -------------------------------------------------------------------------
 @pytest.mark.parametrize("name,value", [("0_jackson_40.wav", 0), ("2_jackson_42.wav", 2),
                                         ("9_jackson_44.wav", 9)])
-def test_sphinx_decodes_real_recorded_digits(sphinx, name, value):
-    answer = sphinx.decode_wav(FSDD / name, "reps")
+def test_sphinx_decodes_real_recorded_digits(sphinx, fsdd, name, value):
+    answer = sphinx.decode_wav(fsdd / name, "reps")
     assert (answer.kind, answer.value) == ("reps", value)
     assert 0.5 <= answer.confidence <= 1
 
@@ -83,11 +82,11 @@ def test_sphinx_learns_the_words_of_plan_names(sphinx, caplog):
     assert answer.kind == "unknown"
 
 
-def test_sphinx_rejects_a_digit_it_cannot_hear_instead_of_guessing(sphinx):
+def test_sphinx_rejects_a_digit_it_cannot_hear_instead_of_guessing(sphinx, fsdd):
     """8 kHz FSDD "six": its /s/ lies above 4 kHz, so the grammar forces some other
     number; the verifier must turn that into unknown, not a logged wrong count."""
     for take in (40, 41, 42):
-        answer = sphinx.decode_wav(FSDD / f"6_jackson_{take}.wav", "reps")
+        answer = sphinx.decode_wav(fsdd / f"6_jackson_{take}.wav", "reps")
         assert answer.kind == "unknown" and answer.confidence < 0.5
 
 
@@ -161,16 +160,48 @@ def test_background_listener_hears_a_command(sphinx):
     assert answer is not None and (answer.kind, answer.value) == ("command", "pause")
 
 
-def test_endpointer_finds_speech_and_ignores_a_click():
-    endpointer = Endpointer()
-    rng = np.random.default_rng(0)
-    endpointer.feed((rng.normal(0, 30, 8000)).astype(np.int16))
-    click = np.zeros(1600, np.int16)
-    click[:40] = 20000
-    endpointer.feed(click)
-    assert not endpointer.started
-    endpointer.feed(synth.speak("twelve"))
-    assert endpointer.started
+def test_listen_ignores_a_clank_and_hears_the_answer_after_it(sphinx):
+    """A dropped plate before the answer never reaches the decoder: listening goes on."""
+    clank = synth.clank(np.random.default_rng(4))
+    speech = synth.pad(synth.speak("twelve", "en-us", 150), 0.3, 0.0)
+    mic = ReplayMic(np.concatenate([clank, speech]))
+    answer = sphinx.listen(mic, "reps", timeout=6.0)
+    assert (answer.kind, answer.value) == ("reps", 12)
+
+
+class FailingRecognizer:
+    """Raises a different error on each of its first listens, then hears "pause"."""
+
+    def __init__(self, errors) -> None:
+        self.errors = list(errors)
+
+    def listen(self, mic, expect, timeout=2.0, plans=(), stop=None):
+        from coach.core.answers import parse
+
+        if self.errors:
+            raise self.errors.pop(0)
+        threading.Event().wait(0.05)
+        return parse("pause", expect)
+
+
+def test_background_listener_reports_any_error_and_listens_again(caplog):
+    from coach.errors import DeviceError
+
+    failing = FailingRecognizer([RuntimeError("decoder blew up"),
+                                 DeviceError("microphone gone", "plug it in")])
+    listener = BackgroundListener(failing, mic=None, retry_seconds=0.05).start()
+    try:
+        answer = None
+        for _ in range(100):
+            answer = listener.poll()
+            if answer is not None:
+                break
+            threading.Event().wait(0.02)
+    finally:
+        listener.stop()
+    assert answer is not None and answer.value == "pause"      # alive after both errors
+    assert listener.failures == 2 and isinstance(listener.error, DeviceError)
+    assert "RuntimeError: decoder blew up" in caplog.text and "microphone gone" in caplog.text
 
 
 def test_listen_on_the_live_virtual_card(card, sphinx, tmp_path):
@@ -223,6 +254,16 @@ def test_hear_command_any_rate_and_channels(tmp_path):
         assert line["engine"] == "pocketsphinx"
         assert (line["kind"], line["value"]) == ("command", "repeat"), line
     assert "PocketSphinx" in result.stderr                 # says which engine it chose
+
+
+def test_hear_command_uses_whisper_by_default(tmp_path):
+    path = tmp_path / "twelve.wav"
+    _write(path, synth.pad(synth.speak("twelve reps", "en-us", 160)), 16000, 1)
+    result = run_coach("--data-dir", str(tmp_path), "hear", str(path), "--expect", "reps")
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stdout)
+    assert (line["engine"], line["kind"], line["value"]) == ("whisper", "reps", 12)
+    assert "hearing: Whisper, whisper-tiny.en" in result.stderr and "verified" in result.stderr
 
 
 def test_hear_command_bad_input_is_one_line(tmp_path):

@@ -16,9 +16,9 @@ from coach.audio.wavio import read_wav
 from coach.core.tempo import ACCENT, CLICK, EXPLOSIVE, beats, parse_tempo
 from coach.errors import MissingPart
 from coach.events import EventWriter, read_events
-from coach.metronome import Metronome
 from coach.settings import AudioSettings
 from coach.sounds import NAMES, load_sound
+from coach.workout.metronome import Metronome
 from tests.conftest import run_coach
 
 RATE = 44_100

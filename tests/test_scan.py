@@ -351,8 +351,6 @@ def test_scripted_pause_is_silent_and_the_scan_goes_on_where_it_stopped(data_dir
 
 
 def test_pre_workout_check_in_stores_the_sore_region(data_dir, tmp_path):
-    from coach.scan import latest_soreness
-
     events = tmp_path / "events.jsonl"
     answers = write_answers(tmp_path, "um, not sure", "tense", "my lower back")
     result = run_coach("--data-dir", str(data_dir), "scan", "--focus", "hamstrings,glutes",
@@ -371,8 +369,8 @@ def test_pre_workout_check_in_stores_the_sore_region(data_dir, tmp_path):
         assert (scan["style"], scan["focus"], scan["feeling"], scan["sore"]) == \
             ("pre-workout", "glutes,hamstrings", "tense", "lower back")
         assert len(store.query("SELECT * FROM answers WHERE scan_id = ?", (scan["id"],))) == 3
-        assert latest_soreness(store) == ["lower back"]
-        assert latest_soreness(store, dt.date.today() - dt.timedelta(days=1)) == []
+        assert store.sore_regions() == ["lower back"]
+        assert store.sore_regions(dt.date.today() - dt.timedelta(days=1)) == []
 
 
 def test_stop_ends_the_scan_at_once_and_is_stored_as_stopped(data_dir, tmp_path):
@@ -449,7 +447,7 @@ def test_plan_muscles_make_the_pre_workout_regions(data_dir, tmp_path):
 def test_typed_and_scripted_answers(tmp_path):
     import io
 
-    from coach.scan import ScriptedAnswers, TypedAnswers
+    from coach.scan.loop import ScriptedAnswers, TypedAnswers
 
     typed = TypedAnswers(io.StringIO("pause\n\nsay that again\nI feel relaxed\n"))
     typed._thread.join(5)

@@ -18,12 +18,12 @@ from coach.audio.speech import Voice
 from coach.core.answers import Answer
 from coach.core.library import builtin_library
 from coach.core.plans import parse_plan
-from coach.events import EventWriter, SetLogged, read_events
-from coach.session import COMPLETED, INTERRUPTED, STOPPED, Session
-from coach.session_answers import ScriptSource
-from coach.session_state import SessionSettings, State
+from coach.dialogue.sources import ScriptSource
+from coach.events import COMPLETED, INTERRUPTED, STOPPED, EventWriter, SetLogged, read_events
 from coach.settings import OUTPUT_RATE, SpeechSettings
 from coach.store import Store, new_uid
+from coach.workout.loop import Session
+from coach.workout.state import SessionSettings, State
 
 from .conftest import ROOT, run_coach
 
@@ -510,8 +510,8 @@ def test_a_spoken_session_through_the_virtual_card(card, tmp_path, voice):
 
     # A second voice for answers the coach asks again for, as a person would say it
     # again differently (recognition on a loaded CI machine is not certain).
-    voices = [Voice(SpeechSettings(rate=170), 22_050),
-              Voice(SpeechSettings(voice="en-us", rate=150), 22_050)]
+    voices = [Voice(SpeechSettings(voice="espeak:en-us", rate=170), 22_050),
+              Voice(SpeechSettings(voice="espeak:en-us", rate=150), 22_050)]
     wavs: dict[str, list] = {}
     for text in {"pause", "resume", *(v for s in ATHLETE for v in s.values()
                                       if isinstance(v, str))}:
@@ -527,7 +527,7 @@ def test_a_spoken_session_through_the_virtual_card(card, tmp_path, voice):
     events = tmp_path / "spoken.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "coach", "--data-dir", str(data), "--rate", "300", "session",
-         "--plan", str(plan), "--engine", "pocketsphinx", "--events", str(events),
+         "--plan", str(plan), "--events", str(events),
          "--rest-scale", "0.05", "--no-warmup", "--no-summary", "--ready-seconds", "1.5",
          "--answer-seconds", "6", "--seed", "4"],
         env=card.client_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -198,6 +198,13 @@ class Speaker(_Mixer):
             with self._clock:
                 self._clock.notify_all()
 
+    def reopen(self) -> Speaker:
+        """Open the stream again after the device went away (``Supervisor``). The sample
+        clock carries on from where it stopped; what was scheduled is dropped."""
+        self.close()
+        self.cancel_all()
+        return self.start()
+
     def __enter__(self) -> Speaker:
         return self.start() if self._stream is None else self
 
@@ -211,6 +218,9 @@ class OfflineSpeaker(_Mixer):
     ``wait_until(n)`` moves the clock to n at once, so a scripted timeline renders in
     a fraction of its duration with exactly its live sample positions.
     """
+
+    offline = True
+    """Nothing plays: lines need not be rendered ahead of time."""
 
     def __init__(self, rate: int) -> None:
         super().__init__(rate)
@@ -303,6 +313,8 @@ class Microphone:
         self._resampler: StreamResampler | None = None
         self.frames_read = 0
         self.overflows = 0
+        self.blocks = 0
+        """Blocks delivered by the device so far (a microphone that stops is gone)."""
 
     def start(self) -> Microphone:
         sd = devices.sounddevice_module()
@@ -331,6 +343,7 @@ class Microphone:
     def _callback(self, indata, frames, time_info, status) -> None:  # audio thread
         if status.input_overflow:
             self.overflows += 1
+        self.blocks += 1
         try:
             self._queue.put_nowait(indata[:, 0].copy())
         except queue.Full:
@@ -366,6 +379,12 @@ class Microphone:
             _close_stream(self._stream)
         finally:
             self._stream = None
+
+    def reopen(self) -> Microphone:
+        """Open the stream again after the device went away (``Supervisor``)."""
+        self.close()
+        self.flush()
+        return self.start()
 
     def __enter__(self) -> Microphone:
         return self.start() if self._stream is None else self

@@ -49,8 +49,11 @@ def refresh_portaudio() -> None:
 
 
 def missing(settings: AudioSettings, check_output: bool = True,
-            check_input: bool = True) -> str | None:
-    """What is missing of the chosen devices, in one line; None when all are present."""
+            check_input: bool = True, portaudio: bool = True) -> str | None:
+    """What is missing of the chosen devices, in one line; None when all are present.
+
+    ``portaudio=False`` asks PulseAudio only: listing PortAudio's devices again restarts
+    PortAudio, which must not happen while a stream of a running session is open."""
     checks = []
     if check_output:
         checks.append(("speaker", "sinks", os.environ.get("PULSE_SINK"),
@@ -63,7 +66,7 @@ def missing(settings: AudioSettings, check_output: bool = True,
             names = _pulse_names(pulse_name and pulse_kind)
             if names is not None and pulse_name not in names:
                 return f"the {label} {pulse_name} is gone"
-        if spec is not None:
+        if spec is not None and portaudio:
             from coach.audio import devices
 
             refresh_portaudio()

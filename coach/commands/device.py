@@ -5,16 +5,15 @@ from __future__ import annotations
 from coach.errors import CoachError
 from coach.events import EventWriter
 from coach.files import check_output
-from coach.settings import Settings
+from coach.settings import ENGINE_HELP, ENGINES, MODEL_HELP, Settings
 
 NAME = "device"
 HELP = "headless: wait for 'start workout' or 'body scan', run it, wait again"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--engine", default="auto", choices=("auto", "vosk", "pocketsphinx"),
-                        help="speech recognizer (default: auto)")
-    parser.add_argument("--model", default=None, help="Vosk model folder")
+    parser.add_argument("--engine", default="auto", choices=ENGINES, help=ENGINE_HELP)
+    parser.add_argument("--model", default=None, help=MODEL_HELP)
     parser.add_argument("--events", metavar="FILE.jsonl",
                         help="write events (a say event per spoken line) as JSON lines")
     parser.add_argument("--plan", default="starter", help="the plan of 'start workout'")
@@ -32,7 +31,7 @@ def run(args, settings: Settings) -> int:
     from coach.core.library import builtin_library
     from coach.core.plans import load_plan
     from coach.device import Device, DeviceSettings
-    from coach.session_state import SessionSettings
+    from coach.workout.state import SessionSettings
 
     if args.retry_seconds <= 0 or args.rest_scale < 0:
         raise CoachError("--retry-seconds and --rest-scale must be positive",

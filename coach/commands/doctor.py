@@ -30,12 +30,19 @@ def add_arguments(parser) -> None:
 
 
 def _speech(settings: Settings) -> Check:
+    from coach.audio import voices
     from coach.audio.speech import Voice
 
     try:
         voice = Voice(settings.speech, settings.audio.output_rate)
         seconds = voice.duration("Ready.")
-        return Check("speech", seconds > 0.1, f"voice {voice.voice_id}, 'Ready.' = {seconds:.2f} s")
+        fallback = voice.choice.engine != voices.parse(settings.speech.voice,
+                                                       settings.speech.voices_dir).engine
+        detail = f"voice {voice.voice_id}, 'Ready.' = {seconds:.2f} s"
+        if fallback:
+            return Check("speech", False, detail + " (the Piper voice did not load: see above)",
+                         "coach voices list; coach voices fetch NAME", required=False)
+        return Check("speech", seconds > 0.1, detail)
     except CoachError as error:
         return Check("speech", False, error.message, error.fix)
 
@@ -68,6 +75,37 @@ def _pocketsphinx(settings: Settings) -> Check:
                  "pip install --force-reinstall pocketsphinx")
 
 
+def _whisper(settings: Settings) -> Check:
+    from coach.hearing import models, whisper_available
+
+    if not whisper_available():
+        return Check("whisper", False, "faster-whisper is not installed (a weaker "
+                     "recognizer will be used)", "run ./scripts/run.sh", required=False)
+    try:
+        found = models.whisper_model(settings.paths)
+    except CoachError as error:
+        return Check("whisper model", False, error.message, error.fix)
+    return Check("whisper model", True, found.describe())
+
+
+def _engine(settings: Settings) -> Check:
+    """Which engine `--engine auto` takes, as a session would choose it (without loading)."""
+    from coach.hearing import models, whisper_available
+
+    if whisper_available():
+        try:
+            found = models.whisper_model(settings.paths)
+            return Check("engine", True, f"whisper ({found.name or found.path})")
+        except CoachError:
+            pass
+    english = models.find_english_model(settings.paths)
+    if english is not None:
+        return Check("engine", True, f"vosk ({english}): Whisper is unavailable", required=False)
+    return Check("engine", False, "pocketsphinx, the last resort: Whisper is unavailable",
+                 "run ./scripts/run.sh (installs faster-whisper and its model)",
+                 required=False)
+
+
 def _vosk(settings: Settings) -> Check:
     try:
         import vosk  # noqa: F401
@@ -79,7 +117,7 @@ def _vosk(settings: Settings) -> Check:
         return Check("vosk", True, "installed", required=False)
     found = models.find_english_model(settings.paths)
     if found is None:
-        return Check("vosk model", False, "no English Vosk model (PocketSphinx will be used)",
+        return Check("vosk model", False, "no English Vosk model (optional)",
                      "coach models fetch vosk-model-small-en-us-0.15", required=False)
     return Check("vosk model", True, str(found), required=False)
 
@@ -104,6 +142,8 @@ CHECKS: list[Callable[[Settings], Check]] = [
     _speech,
     lambda s: _device(s, "output"),
     lambda s: _device(s, "input"),
+    _engine,
+    _whisper,
     _pocketsphinx,
     _vosk,
     _data_dir,

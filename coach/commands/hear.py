@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from coach.settings import Settings
+from coach.settings import ENGINE_HELP, ENGINES, MODEL_HELP, Settings
 
 NAME = "hear"
 HELP = "decode spoken answers from WAV files (any rate, any channels), one JSON line per file"
@@ -13,15 +13,12 @@ HELP = "decode spoken answers from WAV files (any rate, any channels), one JSON 
 
 def add_arguments(parser) -> None:
     from coach.core.answers import EXPECTS
-    from coach.hearing import ENGINES
 
     parser.add_argument("files", nargs="+", metavar="FILE", help="WAV files")
     parser.add_argument("--expect", choices=EXPECTS, default="any",
                         help="what the question expects (default: any)")
-    parser.add_argument("--engine", choices=ENGINES, default="auto",
-                        help="recognizer (default: auto = Vosk if an English model is "
-                        "found, else PocketSphinx)")
-    parser.add_argument("--model", default=None, help="Vosk model folder")
+    parser.add_argument("--engine", choices=ENGINES, default="auto", help=ENGINE_HELP)
+    parser.add_argument("--model", default=None, help=MODEL_HELP)
     parser.add_argument("--plan", action="append", default=[], metavar="NAME",
                         help="a plan name the 'start' question may hear (repeatable)")
 

@@ -10,7 +10,7 @@ from coach import events as ev
 from coach.core import scan as core
 from coach.errors import CoachError
 from coach.files import check_output
-from coach.settings import Settings
+from coach.settings import ENGINE_HELP, ENGINES, MODEL_HELP, Settings
 
 NAME = "scan"
 HELP = "a guided body scan (full, pre-workout or tense-relax), then a check-in"
@@ -45,9 +45,8 @@ def add_arguments(parser) -> None:
     source.add_argument("--answers", type=Path, default=None, metavar="FILE",
                         help="scripted answers, one per line (words or a WAV path); "
                              "'@SECONDS WORDS' gives a command at that time, e.g. '@20 pause'")
-    parser.add_argument("--engine", default="auto",
-                        help="speech recognizer: auto, vosk or pocketsphinx")
-    parser.add_argument("--model", default=None, help="Vosk model folder")
+    parser.add_argument("--engine", default="auto", choices=ENGINES, help=ENGINE_HELP)
+    parser.add_argument("--model", default=None, help=MODEL_HELP)
 
 
 def _focus(text: str | None) -> tuple[str, ...]:
@@ -57,7 +56,7 @@ def _focus(text: str | None) -> tuple[str, ...]:
 
 
 def run(args, settings: Settings) -> int:
-    from coach import scan
+    from coach.scan import loop as scan
 
     style = args.style or (core.PRE_WORKOUT if (args.focus or args.plan) else core.FULL)
     if args.minutes is not None:

@@ -6,12 +6,11 @@ import sys
 from pathlib import Path
 
 from coach.errors import CoachError
-from coach.events import EventWriter
+from coach.events import INTERRUPTED, EventWriter
 from coach.files import check_output
-from coach.session import INTERRUPTED
-from coach.session_run import DEFAULT_PLAN
-from coach.session_state import SessionSettings
-from coach.settings import Settings
+from coach.settings import ENGINE_HELP, ENGINES, MODEL_HELP, Settings
+from coach.workout.run import DEFAULT_PLAN
+from coach.workout.state import SessionSettings
 
 NAME = "session"
 HELP = "run a workout by voice: announce, count, ask, adapt, rest (the default command)"
@@ -28,9 +27,8 @@ def add_arguments(parser) -> None:
                          help="answer on the keyboard instead of the microphone")
     answers.add_argument("--answers", metavar="FILE",
                          help="scripted answers: one text or one WAV path per line")
-    parser.add_argument("--engine", default="auto", choices=("auto", "vosk", "pocketsphinx"),
-                        help="speech recognizer (default: auto)")
-    parser.add_argument("--model", default=None, help="Vosk model folder")
+    parser.add_argument("--engine", default="auto", choices=ENGINES, help=ENGINE_HELP)
+    parser.add_argument("--model", default=None, help=MODEL_HELP)
     parser.add_argument("--events", metavar="FILE.jsonl",
                         help="write say/listen/heard/set/adapt/rest/end events as JSON lines "
                              "('-' for stdout)")
@@ -51,6 +49,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-summary", action="store_true",
                         help="no spoken summary at the end")
     parser.add_argument("--seed", type=int, default=None, help="seed of the cue choice")
+    parser.add_argument("--prepare", action="store_true",
+                        help="render every line of the plan before it starts (kept on disk "
+                             "for later runs)")
 
 
 def session_settings(args) -> SessionSettings:
@@ -63,11 +64,12 @@ def session_settings(args) -> SessionSettings:
         rest_scale=args.rest_scale, max_reps=args.max_reps, ready_seconds=args.ready_seconds,
         answer_seconds=args.answer_seconds, warmup=not args.no_warmup,
         phase_words=not args.no_words, rep_numbers=not args.no_words, seed=args.seed,
-        engine=args.engine, model=args.model, summary=not args.no_summary)
+        engine=args.engine, model=args.model, summary=not args.no_summary,
+        prepare=args.prepare)
 
 
 def run(args, settings: Settings) -> int:
-    from coach.session_run import run_session
+    from coach.workout.run import run_session
 
     options = session_settings(args)
     for path in (args.out, args.events):

@@ -46,7 +46,7 @@ def play_tempo(settings: Settings, tempo, reps: int, voice: bool = True, numbers
                out: str | None = None, events_path: str | None = None) -> int:
     """Play (or with ``out`` render) ``reps`` reps at ``tempo``; events to ``events_path``."""
     from coach.audio.engine import OfflineSpeaker, Speaker
-    from coach.metronome import Metronome
+    from coach.workout.metronome import Metronome
 
     speech = None
     if voice:

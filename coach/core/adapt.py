@@ -28,8 +28,9 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from coach.core.answers import Answer
 from coach.core.library import Cue, Exercise
 from coach.core.tempo import MAX_ECCENTRIC, parse_tempo
 
@@ -113,6 +114,54 @@ def eccentric_seconds(tempo: str) -> float | None:
 def lighten_for_sore(load: float, increment: float) -> float:
     """Today's load for an exercise working a sore region."""
     return reduce_load(load, increment, SORE_SHARE)
+
+
+def load_words(load: float, unit: str) -> str:
+    return "body weight" if load <= 0 else weight(load, unit)
+
+
+@dataclass(frozen=True)
+class StartOfDay:
+    """An exercise's load for today, before its first set, and the lines that explain it."""
+
+    load: float
+    notes: tuple[str, ...] = ()
+
+
+def start_of_day(exercise: Exercise, load: float, unit: str, increment: float,
+                 sore: str | None = None, connection: bool = False,
+                 recent: Sequence[tuple[float, int | None]] = ()) -> StartOfDay:
+    """The plan's (or the resumed) load, lightened when today's scan named a sore region
+    this exercise works, and capped at 60% of the best recent one-rep max on a
+    connection plan."""
+    notes = []
+    if sore and exercise.works_region(sore) and load > 0:
+        lighter = lighten_for_sore(load, increment)
+        verb = "are" if sore.endswith("s") else "is"
+        notes.append(f"Your {sore} {verb} sore today, so "
+                     f"{load_words(lighter, unit)} instead of {number(load)}.")
+        load = lighter
+    if connection and load > 0 and increment > 0:
+        best = best_one_rep_max(recent)
+        limit = connection_limit(best, increment) if best else load
+        if 0 < limit < load:
+            notes.append(f"To feel the muscle, we stay at 60% of your best: "
+                         f"{load_words(limit, unit)}.")
+            load = limit
+    return StartOfDay(load, tuple(notes))
+
+
+def read_answers(exercise: Exercise, reps: Answer | None, felt: Answer | None
+                 ) -> tuple[int | None, bool | None, str | None]:
+    """(reps, felt, where) from the answers to "How many reps?" and "Did you feel it?":
+    a place named instead of yes/no counts as felt when it is the target (or inside it)."""
+    count = int(reps.value) if reps is not None and reps.kind == "reps" else None
+    if felt is None:
+        return count, None, None
+    if felt.kind == "felt":
+        return count, bool(felt.value), None
+    where = str(felt.value)
+    return count, exercise.is_target(where), where
 
 
 @dataclass(frozen=True)
@@ -274,10 +323,32 @@ def choose_cue(exercise: Exercise, cues: Sequence[Cue], stats: Mapping[str, tupl
 
 def decide(outcome: SetOutcome, increment: float, cues: Sequence[Cue],
            stats: Mapping[str, tuple[int, int]], rng: random.Random, connection: bool = False,
-           one_rep_max: float = 0.0) -> Decision:
-    """Everything that changes for the next set, with its reason."""
+           recent: Sequence[tuple[float, int | None]] = ()) -> Decision:
+    """Everything that changes for the next set, with its reason. ``recent``: (load, reps)
+    of the exercise's recent sets, for a connection plan's one-rep max (with this set)."""
+    one_rep_max = best_one_rep_max([*recent, (outcome.load, outcome.reps)]) if connection \
+        else 0.0
     next_load, next_tempo, reason, rule, capped = adapt_load(outcome, increment, connection,
                                                              one_rep_max)
     failed = outcome.cue if outcome.felt is False else None
     choice = choose_cue(outcome.exercise, cues, stats, rng, failed=failed, where=outcome.where)
     return Decision(next_load, next_tempo, choice.cue.id, reason, rule, capped)
+
+
+def possible_reasons(outcome: SetOutcome, increment: float, connection: bool = False,
+                     one_rep_max: float = 0.0, places: Sequence[str] = ()) -> list[str]:
+    """Every reason a set could end in, whatever is answered (reps from none to a few past
+    the top, felt or not or unclear), and for each of ``places`` (where the lifter may
+    feel it instead): said while the set runs, rendered ahead of time."""
+    low, high = outcome.rep_range
+    reasons: list[str] = []
+    for reps in [None, *range(max(0, low - 2), high + 3)]:
+        for felt in (True, False, None):
+            case = replace(outcome, reps=reps, felt=felt, where=None)
+            reason = adapt_load(case, increment, connection, one_rep_max)[2]
+            if reason not in reasons:
+                reasons.append(reason)
+    for place in places:  # the opening names the place; the reps do not change it
+        case = replace(outcome, reps=None, felt=False, where=place)
+        reasons.append(adapt_load(case, increment, connection, one_rep_max)[2])
+    return reasons

@@ -38,6 +38,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from coach.core import regions
+
 EXPECTS = ("reps", "felt", "where", "sore", "feeling", "start", "command", "any")
 KINDS = ("reps", "felt", "where", "command", "feeling", "start", "unknown")
 COMMANDS = ("pause", "resume", "repeat", "skip", "skip exercise", "stop", "slower", "faster",
@@ -124,34 +126,10 @@ def _parse_number(tokens: Sequence[str]) -> int | None:
 
 
 # -- body regions ------------------------------------------------------------------------
-REGIONS: dict[str, tuple[str, ...]] = {
-    # canonical name: other words for it (the canonical name is always accepted)
-    "lower back": ("low back", "lumbar"),
-    "upper back": ("traps", "rhomboids", "between my shoulder blades"),
-    "lats": ("lat", "sides of my back"),
-    "back": (),
-    "neck": (),
-    "shoulders": ("shoulder", "delts", "deltoids"),
-    "chest": ("pecs", "pec"),
-    "core": ("abs", "stomach", "belly", "obliques"),
-    "biceps": ("bicep", "front of my arms"),
-    "triceps": ("tricep", "back of my arms"),
-    "forearms": ("forearm", "grip"),
-    "wrists": ("wrist",),
-    "elbows": ("elbow",),
-    "arms": ("arm",),
-    "glutes": ("glute", "butt", "bum", "hips and glutes"),
-    "hips": ("hip", "hip flexors"),
-    "quads": ("quad", "quadriceps", "thighs", "front of my thighs", "front of my legs"),
-    "hamstrings": ("hamstring", "hams", "back of my legs", "back of my thighs"),
-    "knees": ("knee",),
-    "calves": ("calf",),
-    "ankles": ("ankle",),
-    "legs": ("leg",),
-    "whole body": ("everywhere", "all over", "full body"),
-}
-_REGION_BY_NAME = {name: region for region, others in REGIONS.items()
-                   for name in (region, *others)}
+#: Region name -> the other spoken names the recognizer listens for, from the one
+#: vocabulary (``coach/data/regions.toml``, read by ``coach.core.regions``).
+REGIONS: dict[str, tuple[str, ...]] = {r.name: r.heard for r in regions.body().regions}
+_REGION_BY_NAME = regions.spoken_names()
 
 
 def normalise_region(words: str) -> str | None:
@@ -160,8 +138,7 @@ def normalise_region(words: str) -> str | None:
     >>> normalise_region("my Lower-back")
     'lower back'
     """
-    tokens = [t for t in tokenize(words) if t not in ("my", "the", "in", "both", "mostly")]
-    return _REGION_BY_NAME.get(" ".join(tokens))
+    return regions.normalise(words)
 
 
 # -- the language: JSGF-like templates, one rule set for grammar and parser ---------------

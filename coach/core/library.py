@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from coach.core import answers
+from coach.core import regions
 from coach.core.tempo import TempoError, parse_tempo
 from coach.core.tomlfile import DataFileError, key_line, parse, table_line
 
@@ -22,19 +22,10 @@ CUE_KINDS = ("internal", "visualisation", "touch", "tempo", "external")
 UNITS = ("kg", "lb")
 MIN_CUES = 5
 
-#: A broad region and the narrower ones it covers ("arms" covers "biceps"). Region names
-#: are the canonical ones of ``coach.core.answers.REGIONS`` (what the recognizer returns).
-REGION_GROUPS: dict[str, tuple[str, ...]] = {
-    "arms": ("biceps", "triceps", "forearms", "elbows", "wrists"),
-    "back": ("upper back", "lats"),
-    "legs": ("quads", "hamstrings", "glutes", "calves"),
-}
-
-
 def normalise_region(name: str) -> str:
-    """One spelling per region, the recognizer's: 'Shoulder' and 'delts' become 'shoulders'.
-    A name the answer parser does not know is kept, lower-cased."""
-    canonical = answers.normalise_region(name)
+    """One spelling per region (``coach.core.regions``): 'Shoulder' and 'delts' become
+    'shoulders'. A name the vocabulary does not know is kept, lower-cased."""
+    canonical = regions.normalise(name)
     if canonical:
         return canonical
     return " ".join(re.sub(r"[^a-z ]+", " ", name.lower()).split())
@@ -42,8 +33,7 @@ def normalise_region(name: str) -> str:
 
 def region_covers(named: str, tag: str) -> bool:
     """True when a lifter naming ``named`` means the region ``tag`` (or one inside it)."""
-    a, b = normalise_region(named), normalise_region(tag)
-    return a == b or b in REGION_GROUPS.get(a, ()) or a in REGION_GROUPS.get(b, ())
+    return regions.covers(named, tag)
 
 
 @dataclass(frozen=True)

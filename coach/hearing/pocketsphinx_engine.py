@@ -270,7 +270,8 @@ class PocketSphinxRecognizer(Recognizer):
         agrees = other.kind == answer.kind and other.value == answer.value
         return answer, with_agreement(features, 1.0 if agrees else 0.0)
 
-    def _decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...]) -> Answer:
+    def _decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...],
+                speech: tuple[int, int] | None = None) -> Answer:
         check = self.settings.min_confidence is not None
         answer, features = self.measure(audio, expect, plans, check,
                                         decide=self.settings.min_confidence)

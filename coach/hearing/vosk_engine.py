@@ -115,7 +115,8 @@ class VoskRecognizer(Recognizer):
                       for w in result.get("result", []))
         return Heard(result.get("text", "").strip(), words)
 
-    def _decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...]) -> Answer:
+    def _decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...],
+                speech: tuple[int, int] | None = None) -> Answer:
         heard = self.transcribe(audio, phrases(expect, plans))
         if not heard.text:
             return unknown("", 0.0, reason="nothing heard")

@@ -18,7 +18,7 @@ For every set of the plan the loop moves through an explicit ``State``::
 Commands work at every prompt, during a set and during rest: pause / resume, repeat,
 skip (the set) / skip exercise, stop (end and save), slower / faster (eccentric
 +/- 1 s). The answers come from an ``AnswerSource`` (microphone, keyboard or script,
-see ``coach.session_answers``), so the loop is the same for all three.
+see ``coach.dialogue.sources``), so the loop is the same for all three.
 
 A set that cannot be saved (full disk, locked database) is kept in memory, retried
 after each set and at the end, and the coach says so in one line; nothing answered is
@@ -37,13 +37,21 @@ from dataclasses import dataclass, replace
 from typing import IO
 
 from coach.core import adapt
-from coach.core.adapt import SetOutcome, weight
+from coach.core.adapt import SetOutcome, load_words
 from coach.core.answers import Answer
 from coach.core.library import Exercise, Library
 from coach.core.plans import Plan, PlanExercise
 from coach.core.tempo import parse_tempo
-from coach.errors import CoachError
+from coach.dialogue import commands
+from coach.dialogue.ask import DEVICE, Question, device_answer
+from coach.dialogue.ask import ask as dialogue_ask
+from coach.dialogue.commands import Action, Moment
+from coach.dialogue.sources import AnswerSource
+from coach.errors import CoachError, DeviceError
 from coach.events import (
+    COMPLETED,
+    INTERRUPTED,
+    STOPPED,
     Adapt,
     End,
     EventWriter,
@@ -54,18 +62,11 @@ from coach.events import (
     SetLogged,
     StateChanged,
 )
-from coach.session_answers import AnswerSource
-from coach.session_state import ExerciseProgress, Progress, SessionSettings, State
 from coach.store import AnswerRecord, DecisionRecord, LoggedSet, Store, StoreError, now_iso
+from coach.workout.state import ExerciseProgress, Progress, SessionSettings, State
 
 log = logging.getLogger(__name__)
 
-COMPLETED = "completed"
-STOPPED = "stopped"
-INTERRUPTED = "interrupted"
-
-#: Commands that end a counted set (the others are handled while it plays).
-SET_ENDERS = ("done", "next", "stop", "pause", "skip", "skip exercise")
 
 
 class _SkipSet(Exception):
@@ -78,6 +79,16 @@ class _SkipExercise(Exception):
 
 class _Stop(Exception):
     pass
+
+
+class _DeviceLost(Exception):
+    """The speaker or the microphone went away during a set or a rest."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
 
 
 @dataclass
@@ -118,10 +129,6 @@ def tempo_words(tempo_text: str) -> str:
     return ", ".join(parts)
 
 
-def load_words(load: float, unit: str) -> str:
-    return "body weight" if load <= 0 else weight(load, unit)
-
-
 class Session:
     """One run of a plan. Build it, call ``run()``; everything it needs is passed in."""
 
@@ -129,7 +136,7 @@ class Session:
                  source: AnswerSource, events: EventWriter | None = None,
                  settings: SessionSettings | None = None, metronome=None,
                  resume: dict | None = None, transcript: IO[str] | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, supervisor=None) -> None:
         self.plan = plan
         self.library = library
         self.store = store
@@ -141,12 +148,16 @@ class Session:
         self.transcript = transcript
         self.rng = rng or random.Random(settings.seed)
         if metronome is None:
-            from coach.metronome import Metronome
+            from coach.workout.metronome import Metronome
 
             metronome = Metronome(speaker, voice=voice, events=self.events,
                                   words=settings.phase_words, numbers=settings.rep_numbers,
                                   track_time=False)
         self.metronome = metronome
+        self.supervisor = supervisor
+        """A ``coach.audio.supervise.Supervisor`` for a live speaker (None: offline)."""
+        self._lost: str | None = None
+        """What went away in the middle of the set being played."""
         self.state = State.ANNOUNCING
         self.last_instruction = ""
         self.pending: list[_PendingSet] = []
@@ -177,17 +188,35 @@ class Session:
         self.state = state
         self.events.emit(StateChanged(state=state.value))
 
+    def _device_problem(self) -> str | None:
+        return self.supervisor.problem() if self.supervisor is not None else None
+
+    def _recover(self, problem: str) -> None:
+        """Pause until the missing device is back (one event, a retry every few seconds)."""
+        if not self.supervisor.recover(problem):
+            raise _Stop
+
     def say(self, text: str, instruction: bool = False) -> None:
-        """Speak ``text`` and return when it has been heard (sample clock + device latency)."""
+        """Speak ``text`` and return when it has been heard (sample clock + device latency).
+
+        A line the speaker could not finish (unplugged) waits for the speaker to come back
+        and is said again; a line that merely timed out is reported and skipped."""
         if not text:
             return
         if instruction:
             self.last_instruction = text
-        self.events.emit(Say(text=text))
-        if self.transcript is not None:
-            print(f"coach: {text}", file=self.transcript, flush=True)
-        sound = self.speaker.play(self.voice.render(text), label="say")
-        self.speaker.wait(sound)
+        while True:
+            self.events.emit(Say(text=text))
+            if self.transcript is not None:
+                print(f"coach: {text}", file=self.transcript, flush=True)
+            sound = self.speaker.play(self.voice.render(text), label="say")
+            if self.speaker.wait(sound):
+                break
+            problem = self._device_problem()
+            if problem is None:
+                log.warning("coach: the line %r did not finish playing", text[:40])
+                return
+            self._recover(problem)
         latency = float(getattr(self.speaker, "output_latency", 0.0) or 0.0)
         if latency > 0:
             self.speaker.wait_until(self.speaker.now() + self.speaker.samples(latency))
@@ -209,6 +238,10 @@ class Session:
             self.settings.answer_seconds if timeout is None else timeout,
             lambda: self.events.emit(Listen(expect=expect)),
             optional=optional)
+        problem = self._device_problem() if answer.kind == "unknown" else None
+        if problem is not None:  # nobody could be heard: not an unclear answer
+            self._recover(problem)
+            return device_answer(problem)
         if not optional or answer.kind == "command":
             self._record(answer, expect, loose=optional or self.state in (State.RESTING,
                                                                           State.PAUSED))
@@ -223,11 +256,12 @@ class Session:
             answer = self.listen("command", timeout=self.settings.pause_listen_seconds)
             if answer.kind != "command":
                 continue
-            if answer.value in ("resume", "next", "done"):
+            act = self._action(answer)
+            if act is Action.RESUME:
                 break
-            if answer.value == "stop":
+            if act is Action.STOP:
                 raise _Stop
-            if answer.value == "repeat":
+            if act is Action.REPEAT:
                 self.say("Paused. Say resume when you're ready.")
         self._enter(before)
         self.say("Resuming.")
@@ -244,78 +278,68 @@ class Session:
                 self.say(f"{command.capitalize()}: {tempo_words(new)}.")
         return new
 
-    def _command(self, command: str, exercise: Exercise) -> None:
-        """A command heard at a prompt (not during a set)."""
-        if command == "pause":
+    def _action(self, answer: Answer) -> Action:
+        """What a command does now: the dialogue table, looked up by the session's state."""
+        return commands.action(Moment(self.state.value), str(answer.value))
+
+    def _command(self, answer: Answer, exercise: Exercise) -> Action:
+        """A command heard at a prompt (not during a set): carried out, and returned."""
+        act = self._action(answer)
+        if act is Action.PAUSE:
             self._pause()
-        elif command == "repeat":
+        elif act is Action.REPEAT:
             if self.last_instruction:
                 self.say(self.last_instruction)
-        elif command == "skip":
+        elif act is Action.SKIP_SET:
             raise _SkipSet
-        elif command == "skip exercise":
+        elif act is Action.SKIP_EXERCISE:
             raise _SkipExercise
-        elif command == "stop":
+        elif act is Action.STOP:
             raise _Stop
-        elif command in ("slower", "faster"):
-            self._change_tempo(command, exercise)
-        # resume, next, done: nothing to do at a prompt
+        elif act in (Action.SLOWER, Action.FASTER):
+            self._change_tempo(str(answer.value), exercise)
+        return act
 
     def ask(self, question: str, expect: str, recognizer_expect: str,
             accept: Callable[[Answer], bool], exercise: Exercise) -> Answer | None:
-        """Ask until an accepted answer, at most 1 + retries unclear ones; None: unclear."""
-        unclear = 0
-        text = question
-        while True:
-            self.say(text)
-            answer = self.listen(expect, recognizer_expect)
-            if answer.kind == "command":
-                if answer.value != "repeat":  # "repeat" at a question: the question again
-                    self._command(str(answer.value), exercise)
-                text = question
-                continue
-            if accept(answer):
-                return answer
-            unclear += 1
-            if unclear > self.settings.retries:
-                return None
-            text = f"Sorry, I didn't catch that. {question}"
+        """Ask until an accepted answer, at most 1 + retries unclear ones; None: unclear.
+        A command is carried out (skip and stop leave), then the question is asked again."""
+        asked = Question(question, expect, f"Sorry, I didn't catch that. {question}",
+                         self.settings.answer_seconds, accept, self.settings.retries,
+                         listen_expect=recognizer_expect)
+
+        def on_command(answer: Answer) -> bool:
+            self._command(answer, exercise)
+            return True
+
+        return dialogue_ask(asked, self.say,
+                            lambda q: self.listen(q.expect, q.listen_expect, q.timeout),
+                            on_command)
 
     # -- progress -----------------------------------------------------------------------
     def _set_progress(self, exercise_id: str, progress: ExerciseProgress) -> None:
         self.progress = self.progress.with_exercise(exercise_id, progress)
 
     def _prepare_exercise(self, item: PlanExercise, exercise: Exercise) -> list[str]:
-        """Today's starting values for an exercise (once): the plan's, lightened for a sore
-        region, and capped for a connection plan. Returns the lines that explain it."""
+        """Today's starting values for an exercise (once): ``adapt.start_of_day`` decides
+        the load; returns the lines that explain it."""
         current = self.progress.exercises.get(item.id)
         if current is not None and current.adjusted:
             return []
-        lines = []
-        load = item.load if current is None else current.load
-        increment = exercise.increment_for(self.plan.unit)
-        if self.sore and exercise.works_region(self.sore) and load > 0:
-            lighter = adapt.lighten_for_sore(load, increment)
-            verb = "are" if self.sore.endswith("s") else "is"
-            lines.append(f"Your {self.sore} {verb} sore today, so "
-                         f"{load_words(lighter, self.plan.unit)} instead of {adapt.number(load)}.")
-            load = lighter
-        if self.plan.connection and load > 0 and increment > 0:
-            best = adapt.best_one_rep_max(self.store.recent_sets(item.id, self.plan.unit))
-            limit = adapt.connection_limit(best, increment) if best else load
-            if 0 < limit < load:
-                lines.append(f"To feel the muscle, we stay at 60% of your best: "
-                             f"{load_words(limit, self.plan.unit)}.")
-                load = limit
+        unit = self.plan.unit
+        increment = exercise.increment_for(unit)
+        recent = self.store.recent_sets(item.id, unit) if self.plan.connection else []
+        today = adapt.start_of_day(exercise, item.load if current is None else current.load,
+                                   unit, increment, self.sore, self.plan.connection, recent)
         cue = current.cue if current is not None else None
         if cue is None:
             choice = adapt.choose_cue(exercise, self.library.cues_for(item.id),
                                       self.store.cue_stats(item.id), self.rng)
             cue = choice.cue.id
         self._set_progress(item.id, ExerciseProgress(
-            load=load, tempo=item.tempo if current is None else current.tempo, cue=cue,
+            load=today.load, tempo=item.tempo if current is None else current.tempo, cue=cue,
             adjusted=True))
-        return lines
+        return list(today.notes)
 
     def _next_position(self, index: int, set_number: int) -> tuple[int, int]:
         if set_number < self.plan.exercises[index].sets:
@@ -363,84 +387,151 @@ class Session:
                 self.say(exercise.warmup)
             for note in notes:
                 self.say(note)
-        low, high = item.reps
-        load = load_words(progress.load, self.plan.unit).capitalize()
-        if exercise.isometric:
-            target = f"hold {low} to {high} seconds" if low != high else f"hold {high} seconds"
-            line = f"Set {set_number} of {item.sets}. {load}, {target}."
-        else:
-            target = f"{low} to {high} reps" if low != high else \
-                f"{high} rep{'' if high == 1 else 's'}"
-            line = (f"Set {set_number} of {item.sets}. {load}, {target}, "
-                    f"{tempo_words(progress.tempo)}.")
+        line = self._set_line(item, exercise, set_number)
         cue = self.library.cue(progress.cue) if progress.cue else None
         self.say(line)
         self.last_instruction = line + (f" {cue.text}" if cue else "")
         if cue is not None:
             self.say(cue.text)
 
+    def _set_line(self, item: PlanExercise, exercise: Exercise, set_number: int,
+                  progress: ExerciseProgress | None = None) -> str:
+        progress = progress or self.progress.exercises[item.id]
+        low, high = item.reps
+        load = load_words(progress.load, self.plan.unit).capitalize()
+        if exercise.isometric:
+            target = f"hold {low} to {high} seconds" if low != high else f"hold {high} seconds"
+            return f"Set {set_number} of {item.sets}. {load}, {target}."
+        target = f"{low} to {high} reps" if low != high else \
+            f"{high} rep{'' if high == 1 else 's'}"
+        return (f"Set {set_number} of {item.sets}. {load}, {target}, "
+                f"{tempo_words(progress.tempo)}.")
+
+    # -- speech rendered ahead (coach.audio.speech's background renderer) -----------------
+    def _prepare_lines(self, lines: list[str]) -> None:
+        """Hand lines to the background renderer (not offline: nothing plays, none is late)."""
+        prepare = getattr(self.voice, "prepare", None)
+        if prepare is not None and not getattr(self.speaker, "offline", False):
+            prepare(lines)
+
+    def _lines_of_set(self, item: PlanExercise, exercise: Exercise, set_number: int,
+                      progress: ExerciseProgress | None = None) -> list[str]:
+        """What a set says before its answers: announcement, cue, "Ready?", the questions."""
+        lines = []
+        progress = progress or self.progress.exercises.get(item.id)
+        if set_number == 1 or item.id not in self._announced:
+            lines += [f"{exercise.name.capitalize()}.",
+                      exercise.warmup if self.settings.warmup and exercise.warmup else ""]
+        if progress is not None:
+            lines.append(self._set_line(item, exercise, set_number, progress))
+            if progress.cue:
+                lines.append(self.library.cue(progress.cue).text)
+        questions = ["How many seconds did you hold?" if exercise.isometric
+                     else "How many reps?", f"Did you feel it in your {exercise.feel_in}?"]
+        lines += ["Ready?", *questions, *(f"Sorry, I didn't catch that. {q}" for q in questions)]
+        return lines
+
+    def _decisions_ahead(self, item: PlanExercise, exercise: Exercise,
+                         progress: ExerciseProgress | None = None) -> list[str]:
+        """The reasons this set can end in (rendered while it runs)."""
+        progress = progress or self.progress.exercises[item.id]
+        unit = self.plan.unit
+        outcome = SetOutcome(exercise, progress.load, unit, progress.tempo, item.reps, None,
+                             None, None, progress.cue)
+        one_rep_max = adapt.best_one_rep_max(self.store.recent_sets(item.id, unit)) \
+            if self.plan.connection else 0.0
+        places = dict.fromkeys(place for cue in self.library.cues_for(item.id)
+                               for place in cue.corrects if not exercise.is_target(place))
+        return adapt.possible_reasons(outcome, exercise.increment_for(unit),
+                                      self.plan.connection, one_rep_max, tuple(places))
+
+    def lines_of_plan(self) -> list[str]:
+        """Every line the plan is likely to say, for ``--prepare``: each set's lines as the
+        plan starts it, every cue of each exercise, the decisions of its first set, rests."""
+        lines = ["Say pause, repeat, skip or stop at any time.", "Paused. Say resume when "
+                 "you're ready.", "Resuming.", "That's the whole session. Well done."]
+        for item in self.plan.exercises:
+            exercise = self.library.exercise(item.id)
+            progress = self.progress.exercises.get(item.id) or ExerciseProgress(
+                load=item.load, tempo=item.tempo, cue=None)
+            for number in range(1, item.sets + 1):
+                lines += self._lines_of_set(item, exercise, number, progress)
+            lines += [cue.text for cue in self.library.cues_for(item.id)]
+            lines += self._decisions_ahead(item, exercise, progress)
+            lines += [f"Rest {adapt.number(round(self.settings.rest(item.rest)))} seconds.",
+                      f"{adapt.number(round(self.settings.countdown_seconds))} seconds."]
+        return lines
+
     def _ready(self, exercise: Exercise) -> None:
         self._enter(State.READY)
         while True:
             self.say("Ready?")
             answer = self.listen("command", timeout=self.settings.ready_seconds, optional=True)
-            if answer.kind != "command" or answer.value in ("resume", "next", "done"):
+            if answer.details.get(DEVICE):
+                continue
+            if answer.kind != "command" or self._command(answer, exercise) is Action.GO:
                 return
-            if answer.value == "repeat":
-                self.say(self.last_instruction)
-                continue
-            self._command(str(answer.value), exercise)
-            if answer.value in ("slower", "faster"):
-                continue
-            if answer.value == "pause":
-                continue
 
     def _count(self, item: PlanExercise, exercise: Exercise) -> int:
         """Play the set; returns the reps (seconds) counted. Raises on skip/stop."""
         self._enter(State.COUNTING)
+        self._prepare_lines(self._decisions_ahead(item, exercise))
         total = self.settings.reps_to_count(item.reps[1])
         done = 0
         while done < total:
             reason, counted = self._play(exercise, total - done, done + 1)
             done += counted
-            if reason in ("completed", "done", "next"):
+            if reason in (COMPLETED, Action.END_SET):
                 break
-            if reason == "pause":
+            if reason == Action.PAUSE:
                 self._pause()
                 continue
-            if reason == "stop":
+            if reason == DEVICE:
+                raise _DeviceLost(self._lost or "a device stopped")
+            if reason == Action.STOP:
                 raise _Stop
-            if reason == "skip":
+            if reason == Action.SKIP_SET:
                 raise _SkipSet
-            if reason == "skip exercise":
+            if reason == Action.SKIP_EXERCISE:
                 raise _SkipExercise
         return done
 
     def _play(self, exercise: Exercise, reps: int, first_rep: int) -> tuple[str, int]:
         watch = self.source.watch()
+        self._lost = None
 
         def interrupt() -> str | None:
+            problem = self._device_problem()
+            if problem is not None:
+                self._lost = problem
+                return DEVICE
             answer = watch.poll()
             if answer is None or answer.kind != "command":
                 return None
             self._record(answer, "command")
-            command = str(answer.value)
-            if command in ("slower", "faster"):
-                tempo = self._change_tempo(command, exercise, speak=False)
+            act = self._action(answer)
+            if act in (Action.SLOWER, Action.FASTER):
+                tempo = self._change_tempo(str(answer.value), exercise, speak=False)
                 self.metronome.set_tempo(parse_tempo(tempo))
                 return None
-            return command if command in SET_ENDERS else None
+            return None if act is Action.IGNORE else str(act)
 
         try:
             if exercise.isometric:
-                from coach.session_hold import hold
+                from coach.workout.hold import hold
 
                 result = hold(self.speaker, self.voice, reps, interrupt)
                 return result.reason, result.seconds_done
             tempo = parse_tempo(self.progress.exercises[exercise.id].tempo)
             result = self.metronome.play_set(tempo, reps, interrupt, first_rep=first_rep)
-            self.metronome.wait_tail()
+            if result.reason != DEVICE:
+                self.metronome.wait_tail()
             return result.reason, result.reps_done
+        except DeviceError:
+            self._lost = self._device_problem()
+            if self._lost is None:
+                raise
+            return DEVICE, 0
         finally:
             watch.close()
 
@@ -448,19 +539,13 @@ class Session:
         self._enter(State.ASKING)
         question = "How many seconds did you hold?" if exercise.isometric else "How many reps?"
         reps_answer = self.ask(question, "reps", "reps", lambda a: a.kind == "reps", exercise)
-        reps = int(reps_answer.value) if reps_answer is not None else None
 
         def felt_or_where(answer: Answer) -> bool:
             return answer.kind == "felt" or (answer.kind == "where" and answer.value is not None)
 
         felt_answer = self.ask(f"Did you feel it in your {exercise.feel_in}?", "felt", "any",
                                felt_or_where, exercise)
-        if felt_answer is None:
-            return reps, None, None
-        if felt_answer.kind == "felt":
-            return reps, bool(felt_answer.value), None
-        where = str(felt_answer.value)
-        return reps, exercise.is_target(where), where
+        return adapt.read_answers(exercise, reps_answer, felt_answer)
 
     def _adapt(self, item: PlanExercise, exercise: Exercise, set_number: int, started: str,
                reps: int | None, felt: bool | None, where: str | None,
@@ -470,15 +555,10 @@ class Session:
         unit = self.plan.unit
         outcome = SetOutcome(exercise, progress.load, unit, progress.tempo, item.reps, reps,
                              felt, where if felt is False else None, progress.cue)
-        one_rep_max = 0.0
-        if self.plan.connection:
-            recent = self.store.recent_sets(item.id, unit)
-            one_rep_max = adapt.best_one_rep_max(
-                recent + ([(progress.load, reps)] if reps else []))
-        stats = self.store.cue_stats(item.id)
+        recent = self.store.recent_sets(item.id, unit) if self.plan.connection else []
         decision = adapt.decide(outcome, exercise.increment_for(unit),
-                                self.library.cues_for(item.id), stats, self.rng,
-                                connection=self.plan.connection, one_rep_max=one_rep_max)
+                                self.library.cues_for(item.id), self.store.cue_stats(item.id),
+                                self.rng, connection=self.plan.connection, recent=recent)
         logged = LoggedSet(self.session_id, item.id, set_number, progress.load, unit, reps,
                            felt, where, progress.cue, progress.tempo, started, now_iso())
         self._set_progress(item.id, replace(
@@ -524,6 +604,9 @@ class Session:
                 if now >= end:
                     break
                 left = (end - now) / speaker.rate
+                problem = self._device_problem()
+                if problem is not None:
+                    raise _DeviceLost(problem)
                 if not counted and left <= countdown:
                     counted = True
                     self.say(f"{adapt.number(round(left))} seconds.")
@@ -531,22 +614,22 @@ class Session:
                 answer = watch.poll()
                 if answer is not None and answer.kind == "command":
                     self._record(answer, "command", loose=True)
-                    command = str(answer.value)
-                    if command in ("next", "done"):
+                    act = self._action(answer)
+                    if act is Action.END_REST:
                         break
-                    if command in ("skip", "skip exercise"):
-                        self._skip_next = _SkipSet if command == "skip" else _SkipExercise
+                    if act in (Action.SKIP_SET, Action.SKIP_EXERCISE):
+                        self._skip_next = _SkipSet if act is Action.SKIP_SET else _SkipExercise
                         break
-                    if command == "stop":
+                    if act is Action.STOP:
                         raise _Stop
-                    if command == "pause":
+                    if act is Action.PAUSE:
                         remaining = end - speaker.now()
                         self._pause()
                         end = speaker.now() + max(0, remaining)
-                    elif command == "repeat" and self.last_instruction:
+                    elif act is Action.REPEAT and self.last_instruction:
                         self.say(self.last_instruction)
-                    elif command in ("slower", "faster") and upcoming is not None:
-                        self._change_tempo(command, upcoming)
+                    elif act in (Action.SLOWER, Action.FASTER) and upcoming is not None:
+                        self._change_tempo(str(answer.value), upcoming)
                     continue
                 speaker.wait_until(min(end, now + poll))
         finally:
@@ -576,6 +659,10 @@ class Session:
                 self.say(f"Welcome back. We carry on with set {number} of the {name}.")
         else:
             exercises, sets = len(plan.exercises), plan.total_sets
+            first = plan.exercises[0] if plan.exercises else None
+            if first is not None:
+                self._prepare_lines(self._lines_of_set(first, self.library.exercise(first.id),
+                                                       1))
             self.say(f"{plan.name}. {exercises} exercise{'s' * (exercises != 1)}, "
                      f"{sets} set{'s' * (sets != 1)}. "
                      "Say pause, repeat, skip or stop at any time.")
@@ -592,6 +679,7 @@ class Session:
                 if self._skip_next is not None:
                     skip, self._skip_next = self._skip_next, None
                     raise skip
+                self._prepare_lines(notes + self._lines_of_set(item, exercise, number))
                 self._announce(item, exercise, number, first, notes)
                 self._ready(exercise)
                 started = now_iso()
@@ -606,12 +694,28 @@ class Session:
                 self.say(f"Skipping the {exercise.name}.")
                 self._log_skipped(item, number, started, (index + 1, 1))
                 continue
+            except _DeviceLost as lost:
+                self._back_after(lost.problem)
+                continue
             if self.progress.exercise_index >= len(plan.exercises):
                 break
             upcoming_item = plan.exercises[self.progress.exercise_index]
             upcoming = self.library.exercise(upcoming_item.id)
+            self._prepare_lines([f"Rest {adapt.number(round(self.settings.rest(item.rest)))} "
+                                 "seconds.", *self._lines_of_set(
+                                     upcoming_item, upcoming, self.progress.set_number)])
             self._rest(self.settings.rest(item.rest), upcoming)
         return COMPLETED
+
+    def _back_after(self, problem: str) -> None:
+        """A device went away during a set or a rest: wait for it, then carry on with the
+        set that was not finished (or the next one, after a rest)."""
+        self.set_answers = []
+        self._recover(problem)
+        index, number = self.progress.exercise_index, self.progress.set_number
+        if index < len(self.plan.exercises):
+            name = self.library.exercise(self.plan.exercises[index].id).name
+            self.say(f"We're back. Set {number} of the {name}.")
 
     def _finish(self, status: str) -> None:
         self._enter(State.DONE)

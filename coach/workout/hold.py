@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from coach.events import COMPLETED
 from coach.sounds import ACCENT, CLICK, load_sound
-
-COMPLETED = "completed"
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,10 @@ class SessionSettings:
     """Vosk model folder, if not found on its own."""
     summary: bool = True
     """Speak the history's summary at the end, when coach.summary is present."""
+    prepare: bool = False
+    """Render every line the plan can say before the first one (``--prepare``)."""
+    retry_seconds: float = 3.0
+    """Seconds between attempts to reopen a speaker or microphone that went away."""
 
     def rest(self, seconds: float) -> float:
         return max(self.min_rest, seconds * self.rest_scale)

@@ -19,14 +19,13 @@ virtual clock a scan renders in a fraction of its length, with the same timeline
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 import json
 import logging
 import queue
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,13 +34,18 @@ import numpy as np
 from coach import events as ev
 from coach import sounds
 from coach.audio.engine import OfflineSpeaker, Sound
-from coach.audio.speech import Voice
+from coach.audio.speech import SCAN, Voice
 from coach.core import scan as core
 from coach.core.answers import Answer, parse
+from coach.dialogue import commands
+from coach.dialogue.ask import Question, device_answer
+from coach.dialogue.ask import ask as dialogue_ask
+from coach.dialogue.commands import Action, Moment
 from coach.errors import CoachError, DeviceError
+from coach.events import COMPLETED, STOPPED
 from coach.files import read_text
 from coach.settings import Paths, Settings
-from coach.store import Store, new_uid, now_iso, to_json
+from coach.store import AnswerRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +78,6 @@ class State(enum.Enum):
     STOPPED = "STOPPED"
 
 
-COMPLETED = "completed"
-STOPPED = "stopped"
 
 
 # -- where answers and commands come from ----------------------------------------------
@@ -276,8 +278,10 @@ class ScanPlayer:
 
     def __init__(self, speaker, timeline: core.Timeline, render: Callable[[core.Item], np.ndarray],
                  answers: AnswerSource, events: ev.EventWriter,
-                 tone_lengths: tuple[int, int] = (0, 0)) -> None:
+                 tone_lengths: tuple[int, int] = (0, 0), supervisor=None) -> None:
         self.speaker = speaker
+        self.supervisor = supervisor
+        """A ``coach.audio.supervise.Supervisor`` (live speaker), or None (offline)."""
         self.timeline = timeline
         self.render = render
         self.answers = answers
@@ -308,9 +312,25 @@ class ScanPlayer:
 
     def _wait_until(self, sample: int) -> None:
         ok = self.speaker.wait_until(sample)
-        if not ok and not getattr(self.speaker, "active", True):
+        if not ok and self.supervisor is None and not getattr(self.speaker, "active", True):
             raise DeviceError("the speaker stopped during the scan",
                               "check it is plugged in, then start the scan again")
+
+    def _device_problem(self) -> str | None:
+        return self.supervisor.problem() if self.supervisor is not None else None
+
+    def _lost(self, problem: str) -> bool:
+        """A device went away: silence, wait for it, then carry on from the start of the
+        line that was playing. False when the wait was given up (the device is stopping)."""
+        now = self.speaker.now()
+        position = now - self.offset
+        self._cut_all(now)
+        self.answers.stop_commands()
+        if not self.supervisor.recover(problem):
+            return False
+        self.answers.start_commands()
+        self._go_to(core.resume_point(self.timeline, position), self.speaker.now())
+        return True
 
     def _cut(self, playing: _Playing, now: int) -> None:
         """Silence a sound from ``now`` on (live: cancel it; offline: keep what was heard)."""
@@ -372,6 +392,12 @@ class ScanPlayer:
                     else:
                         wake = min(wake, playing.at + playing.item.length)
                 self._wait_until(max(wake, now + 1))
+                problem = self._device_problem()
+                if problem is not None:
+                    if not self._lost(problem):
+                        result.status = STOPPED
+                        break
+                    continue
                 answer = self.answers.command(self._elapsed())
                 if answer is None:
                     continue
@@ -392,17 +418,18 @@ class ScanPlayer:
         """Act on one command; False when the scan must end."""
         now = self.speaker.now()
         position = now - self.offset
-        if command == "pause":
+        act = commands.action(Moment.PLAYING, command)
+        if act is Action.PAUSE:
             return self._pause(position, result)
-        if command in ("stop", "done"):
+        if act is Action.STOP:
             self._cut_all(now)
             return False
-        if command == "repeat":
+        if act is Action.REPEAT:
             self._cut_all(now)
             self._go_to(core.rewind_point(self.timeline, position), now)
             return True
-        if command in ("slower", "faster"):
-            factor = SLOWER if command == "slower" else 1 / SLOWER
+        if act in (Action.SLOWER, Action.FASTER):
+            factor = SLOWER if act is Action.SLOWER else 1 / SLOWER
             stretch = self.stretch * factor
             if not MIN_STRETCH - 1e-9 <= stretch <= MAX_STRETCH + 1e-9:
                 log.info("already as %s as it goes", "slow" if factor > 1 else "fast")
@@ -433,6 +460,14 @@ class ScanPlayer:
                 log.info("no more commands can come: the paused scan ends")
                 break
             self._wait_until(speaker.now() + poll)
+            problem = self._device_problem()
+            if problem is not None:  # stay paused until the device is back
+                self.answers.stop_commands()
+                if not self.supervisor.recover(problem):
+                    break
+                self.answers.start_commands()
+                limit = speaker.now() + int(MAX_PAUSE_SECONDS * self.rate)
+                continue
             answer = self.answers.command(self._elapsed())
             if answer is None:
                 continue
@@ -440,11 +475,11 @@ class ScanPlayer:
             if answer.kind != "command":
                 continue
             result.commands.append(str(answer.value))
-            if answer.value in ("resume", "repeat", "pause"):
-                carry_on = answer.value != "pause"
-                if carry_on:
-                    break
-            elif answer.value in ("stop", "done"):
+            act = commands.action(Moment.SCAN_PAUSED, str(answer.value))
+            if act is Action.RESUME:
+                carry_on = True
+                break
+            if act is Action.STOP:
                 break
         result.paused_seconds += (speaker.now() - paused_at) / self.rate
         if not carry_on:
@@ -453,50 +488,6 @@ class ScanPlayer:
         self._go_to(core.resume_point(self.timeline, position), now)
         self.set_state(State.PLAYING)
         return True
-
-
-# -- the history ---------------------------------------------------------------------------
-def start_record(store: Store, style: str, minutes: float, focus: Sequence[str]) -> int:
-    with store.transaction() as db:
-        cursor = db.execute(
-            "INSERT INTO scans (uid, style, minutes, focus, started, status) "
-            "VALUES (?, ?, ?, ?, ?, 'running')",
-            (new_uid(), style, float(minutes), ",".join(focus) or None, now_iso()))
-        return int(cursor.lastrowid)
-
-
-def record_answer(store: Store, scan_id: int, expect: str, answer: Answer, engine: str) -> None:
-    with store.transaction() as db:
-        db.execute(
-            "INSERT INTO answers (uid, scan_id, expect, kind, value, words, confidence, engine, "
-            "at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (new_uid(), scan_id, expect, answer.kind, to_json(answer.value), answer.text,
-             float(answer.confidence), engine, now_iso()))
-
-
-def finish_record(store: Store, scan_id: int, status: str, feeling: str | None,
-                  sore: str | None) -> None:
-    with store.transaction() as db:
-        db.execute("UPDATE scans SET ended = ?, status = ?, feeling = ?, sore = ? WHERE id = ?",
-                   (now_iso(), status, feeling, sore, scan_id))
-
-
-def latest_soreness(store: Store, day: dt.date | None = None) -> list[str]:
-    """Sore regions recorded by scans on ``day`` (local time; default today), latest first.
-
-    Region names are the hearing module's canonical ones ("lower back", "shoulders").
-    """
-    day = day or dt.date.today()
-    since = (dt.datetime.combine(day, dt.time.min).astimezone() - dt.timedelta(days=1))
-    rows = store.query("SELECT sore, started FROM scans WHERE sore IS NOT NULL AND started >= ? "
-                       "ORDER BY started DESC, id DESC",
-                       (since.astimezone(dt.UTC).isoformat(timespec="milliseconds"),))
-    out: list[str] = []
-    for row in rows:
-        local = dt.datetime.fromisoformat(row["started"]).astimezone().date()
-        if local == day and row["sore"] not in out:
-            out.append(row["sore"])
-    return out
 
 
 # -- one whole scan --------------------------------------------------------------------------
@@ -571,10 +562,17 @@ class ScanSession:
         self.request = request
         self.store = store
         self.rate = speaker.rate
+        self.supervisor = None
+        if not isinstance(speaker, OfflineSpeaker):
+            from coach.audio.supervise import Supervisor
+
+            self.supervisor = Supervisor(settings.audio, speaker,
+                                         getattr(answers, "microphone", None), events)
         user_dir = user_scan_dir(settings.paths)
         self.script = core.load_script(request.style, user_dir)
         self.checkin = core.load_checkin(user_dir)
-        self.voice = Voice(settings.speech, self.rate, settings.paths.speech_cache)
+        self.voice = Voice(settings.speech, self.rate, settings.paths.speech_cache, scene=SCAN)
+        self._ahead: dict[str, list[str]] = {}
         self.focus: list[str] = []
         if request.style == core.PRE_WORKOUT:
             self.focus = scan_focus(request, self.script, settings.paths)
@@ -606,20 +604,27 @@ class ScanSession:
 
     def _render(self, item: core.Item) -> np.ndarray:
         if item.kind == core.LINE:
+            if not isinstance(self.speaker, OfflineSpeaker):  # the next lines, into memory
+                self.voice.prepare(self._ahead.get(item.text, ()))
             return self.voice.render(item.text)
         return self._sounds[item.kind]
 
+    def _lines_ahead(self, timeline: core.Timeline, count: int = 3) -> dict[str, list[str]]:
+        texts = [item.text for _, item in timeline.lines()]
+        return {text: texts[number + 1: number + 1 + count] for number, text in enumerate(texts)}
+
     def run(self) -> ScanOutcome:
         timeline = self.plan()
+        self._ahead = self._lines_ahead(timeline)
         for text in self._checkin_lines():  # rendered now, so the check-in starts at once
             self.voice.render(text)
         scan_id = None
         if self.store is not None:
-            scan_id = start_record(self.store, self.request.style, self.minutes, self.focus)
+            scan_id = self.store.start_scan(self.request.style, self.minutes, self.focus)
         status, feeling, sore = STOPPED, None, None
         tones = (len(self._sounds[sounds.BREATH_IN]), len(self._sounds[sounds.BREATH_OUT]))
         player = ScanPlayer(self.speaker, timeline, self._render, self.answers, self.events,
-                            tones)
+                            tones, self.supervisor)
         try:
             played = player.play()
             status = played.status
@@ -630,7 +635,7 @@ class ScanSession:
                 feeling, sore = self._check_in(player, scan_id)
         finally:
             if self.store is not None and scan_id is not None:
-                finish_record(self.store, scan_id, status, feeling, sore)
+                self.store.end_scan(scan_id, status, feeling, sore)
         player.set_state(State.DONE if status == COMPLETED else State.STOPPED)
         player.emit(ev.End(status))
         return ScanOutcome(scan_id, status, feeling, sore, played.timeline or timeline,
@@ -649,37 +654,47 @@ class ScanSession:
         sound = self.speaker.play(chime, at=self.speaker.now() + int(0.1 * self.rate))
         self.speaker.wait(sound)
 
+    def _recovered(self) -> bool:
+        """After a line or a question that failed: True when a device had gone away and
+        is back (say it again), False when nothing was wrong or the wait was given up."""
+        problem = self.supervisor.problem() if self.supervisor is not None else None
+        return problem is not None and self.supervisor.recover(problem)
+
     def _say(self, player: ScanPlayer, text: str) -> None:
         samples = self.voice.render(text)
-        at = self.speaker.now() + int(0.15 * self.rate)
-        sound = self.speaker.play(samples, at=at, label="line")
-        self.speaker.wait_until(at)
-        player.emit(ev.Say(text))
-        self.speaker.wait(sound)
+        while True:
+            at = self.speaker.now() + int(0.15 * self.rate)
+            sound = self.speaker.play(samples, at=at, label="line")
+            self.speaker.wait_until(at)
+            player.emit(ev.Say(text))
+            if self.speaker.wait(sound) or not self._recovered():
+                return
 
     def _ask(self, player: ScanPlayer, scan_id: int | None, expect: str, question: str,
              again: str) -> Answer | None:
-        """Ask up to twice; a command answer ("repeat") asks again; "stop" gives up."""
-        prompt = question
-        for _ in range(3):
-            self._say(player, prompt)
-            player.emit(ev.Listen(expect))
-            answer = self.answers.ask(expect, TYPED_SECONDS if self.answers.engine == "typed"
-                                      else LISTEN_SECONDS)
+        """Ask up to three times in all; a command answer ("repeat") asks again; "stop",
+        "done" or "skip" give up (the dialogue table's CHECKIN row)."""
+        asked = Question(question, expect, again, TYPED_SECONDS
+                         if self.answers.engine == "typed" else LISTEN_SECONDS, turns=3)
+
+        def listen(q: Question) -> Answer | None:
+            player.emit(ev.Listen(q.expect))
+            answer = self.answers.ask(q.expect, q.timeout)
             if answer is None:
                 return None
+            if answer.kind == "unknown" and not answer.text and self._recovered():
+                return device_answer("the microphone was away")
             player.emit(ev.Heard(answer.kind, answer.value, answer.text, answer.confidence))
             if self.store is not None and scan_id is not None:
-                record_answer(self.store, scan_id, expect, answer, self.answers.engine)
-            if answer.kind == "command":
-                if answer.value in ("stop", "done", "skip"):
-                    return None
-                prompt = question
-                continue
-            if answer.understood:
-                return answer
-            prompt = again
-        return None
+                self.store.save_scan_answer(scan_id, AnswerRecord(
+                    q.expect, answer.kind, answer.value, answer.text,
+                    float(answer.confidence), self.answers.engine))
+            return answer
+
+        def on_command(answer: Answer) -> bool:
+            return commands.action(Moment.CHECKIN, str(answer.value)) is not Action.STOP
+
+        return dialogue_ask(asked, lambda text: self._say(player, text), listen, on_command)
 
     def _check_in(self, player: ScanPlayer, scan_id: int | None) -> tuple[str | None, str | None]:
         if not self.answers.available:

@@ -44,12 +44,11 @@ import numpy as np
 
 from coach.core.tempo import ACCENT, CLICK, EXPLOSIVE, PHASES, Beat, Tempo, number_word, rep_beats
 from coach.errors import DeviceError
-from coach.events import Click, EventWriter
+from coach.events import COMPLETED, Click, EventWriter
 from coach.sounds import load_sound
 
 log = logging.getLogger(__name__)
 
-COMPLETED = "completed"
 
 #: The sound file (in ``audio/``) for each beat kind.
 BEAT_SOUNDS = {CLICK: "click", ACCENT: "accent", EXPLOSIVE: "explosive"}

@@ -15,13 +15,13 @@ from typing import IO
 
 from coach.core.library import builtin_library
 from coach.core.plans import load_plan, plan_from_text
+from coach.dialogue.sources import AnswerSource
 from coach.errors import CoachError
 from coach.events import EventWriter
-from coach.session import Session, SessionResult
-from coach.session_answers import AnswerSource
-from coach.session_state import SessionSettings
 from coach.settings import Settings
 from coach.store import Store
+from coach.workout.loop import Session, SessionResult
+from coach.workout.state import SessionSettings
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def microphone_source(settings: Settings, options: SessionSettings) -> AnswerSou
     """Spoken answers: the recognizer on the microphone, with a background listener for
     commands during sets and rests."""
     from coach.audio.engine import Microphone
-    from coach.session_answers import ListenerWatch, MicrophoneSource
+    from coach.dialogue.sources import ListenerWatch, MicrophoneSource
 
     recognizer = recognizer_factory(settings, options.engine, options.model)()
     log.info("coach: listening with %s", getattr(recognizer, "name", options.engine))
@@ -83,6 +83,18 @@ def _close_interrupted(store: Store) -> None:
         store.end_session(left["id"], "stopped")
 
 
+def prepare_speech(voice, lines: list[str]) -> None:
+    """``--prepare``: render ``lines`` now, with a progress line on stderr."""
+    import sys
+    import time
+
+    started = time.monotonic()
+    rendered = voice.warm(lines, lambda done, total: print(
+        f"\r  preparing speech: {done}/{total}", end="", file=sys.stderr, flush=True))
+    print(f"\r  preparing speech: {len(set(lines))} lines ready ({rendered} rendered) in "
+          f"{time.monotonic() - started:.1f} s", file=sys.stderr)
+
+
 def run_session(settings: Settings, options: SessionSettings, *, plan: str | None = None,
                 resume: bool = False, answers: Path | None = None, typed: bool = False,
                 source: AnswerSource | None = None, events: EventWriter | None = None,
@@ -95,7 +107,7 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
     """
     from coach.audio.engine import OfflineSpeaker, Speaker
     from coach.audio.speech import Voice
-    from coach.session_answers import ScriptSource, TypedSource
+    from coach.dialogue.sources import ScriptSource, TypedSource
 
     if out is not None and source is None and not (answers or typed):
         raise CoachError("--out renders without a sound card, so it needs --answers or --typed",
@@ -115,12 +127,21 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
         try:
             speaker = OfflineSpeaker(settings.audio.output_rate) if out is not None else \
                 Speaker(settings.audio).start()
+            supervisor = None
+            if out is None:
+                from coach.audio.supervise import Supervisor
+
+                supervisor = Supervisor(settings.audio, speaker,
+                                        getattr(source, "microphone", None), events,
+                                        options.retry_seconds)
             try:
                 if row is None:
                     _close_interrupted(store)
                 session = Session(plan=chosen, library=library, store=store, speaker=speaker,
                                   voice=voice, source=source, events=events, settings=options,
-                                  resume=row, transcript=transcript)
+                                  resume=row, transcript=transcript, supervisor=supervisor)
+                if options.prepare:
+                    prepare_speech(voice, session.lines_of_plan())
                 result = session.run()
                 if out is not None:
                     result = replace(result, rendered_seconds=speaker.save(out))

