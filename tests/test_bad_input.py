@@ -116,6 +116,12 @@ CASES = [
     case("model folder missing", "hear", "{work}/speech.wav", "--engine", "vosk", "--model",
          "{work}/no-model"),
     case("unknown models action", "models", "nosuch"),
+    case("unknown espeak voice", "say", "hello", "--voice", "espeak:nosuch", "--out",
+         "{work}/out.wav", exit=1),
+    case("not a Piper voice name", "voices", "fetch", "nosuch"),
+    case("unknown voices action", "voices", "nosuch"),
+    case("Whisper model folder missing", "hear", "{work}/speech.wav", "--engine", "whisper",
+         "--model", "{work}/no-model", exit=1),
     case("unknown command", "nosuch"),
     # -- malformed, empty and binary files -----------------------------------------------
     case("plan empty", *S, "--plan", "{work}/empty.toml"),
