@@ -206,3 +206,18 @@ def test_a_disk_that_stays_full_ends_cleanly_and_the_session_resumes(small_disk,
         env={**os.environ, "PULSE_SERVER": f"unix:{tmp_path}/no-sound-server/native"})
     assert done.returncode == 0, done.stderr
     assert _rows(data / "coach.sqlite3") == [(1, 5), (2, 6), (3, 7), (4, 8)]
+
+
+def test_a_full_disk_leaves_no_half_written_speech_in_the_cache(small_disk):
+    """The speech cache on a disk that fills during a write: the line is simply not
+    cached, and nothing half-written stays behind taking the space."""
+    import numpy as np
+
+    from coach.audio.speech import DiskCache
+
+    (small_disk / "speech").mkdir()
+    free = fill(small_disk)
+    cache = DiskCache(small_disk / "speech", max_bytes=10**9)
+    cache.put("a-line", np.zeros(44_100, np.float32))
+    assert [p.name for p in (small_disk / "speech").rglob("*") if p.is_file()] == []
+    free()

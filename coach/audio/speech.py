@@ -377,13 +377,15 @@ class DiskCache:
     def put(self, key: str, samples: np.ndarray) -> None:
         """Write an entry atomically; a full disk only costs a re-render later."""
         path = self.path(key)
+        temp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp.npy")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            temp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp.npy")
             np.save(temp, _to_int16(samples))
             os.replace(temp, path)
         except OSError as error:
             log.debug("could not cache speech in %s: %s", path, error)
+            with contextlib.suppress(OSError):
+                temp.unlink()  # a full disk: do not leave half an entry taking space
             return
         with self._lock:
             if self._size is None:
