@@ -346,8 +346,8 @@ def test_scripted_pause_is_silent_and_the_scan_goes_on_where_it_stopped(data_dir
         assert (scan["style"], scan["minutes"], scan["status"], scan["feeling"]) == \
             ("full", 1.0, "completed", "calm")
         (answer,) = store.query("SELECT * FROM answers WHERE scan_id = ?", (scan["id"],))
-        assert (answer["expect"], answer["kind"], answer["value"]) == \
-            ("feeling", "feeling", '"calm"')
+        assert (answer["expect"], answer["kind"], answer["value"], answer["engine"]) == \
+            ("feeling", "feeling", '"calm"', "script")
 
 
 def test_pre_workout_check_in_stores_the_sore_region(data_dir, tmp_path):

@@ -145,6 +145,10 @@ class _LineSource:
 class ScriptSource(_LineSource):
     """``--answers FILE``: one answer per line, text or a WAV path; # starts a comment."""
 
+    label = "script"
+    """How a scan's history names where its answers came from (``engine`` is the
+    recognizer, None for text)."""
+
     def __init__(self, path: str | Path,
                  recognizer_factory: Callable[[], object] | None = None) -> None:
         super().__init__(recognizer_factory)
@@ -219,6 +223,8 @@ class _ScriptWatch:
 
 class TypedSource(_LineSource):
     """``--typed``: answers from the keyboard (or a pipe); commands can be typed any time."""
+
+    label = "typed"
 
     def __init__(self, stream: IO[str] | None = None, prompt: IO[str] | None = None,
                  recognizer_factory: Callable[[], object] | None = None) -> None:

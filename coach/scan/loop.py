@@ -243,7 +243,8 @@ class ScanSession:
             if self.store is not None and scan_id is not None:
                 self.store.save_scan_answer(scan_id, AnswerRecord(
                     q.expect, answer.kind, answer.value, answer.text,
-                    float(answer.confidence), self.answers.engine))
+                    float(answer.confidence),
+                    self.answers.engine or getattr(self.answers, "label", None)))
             return answer
 
         def on_command(answer: Answer) -> bool:
