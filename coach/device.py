@@ -245,24 +245,24 @@ class Device:
             log.warning("coach device: no done chime (%s)", problem.message)
 
     def _workout(self, plan: str) -> None:
-        from coach.dialogue.sources import ListenerWatch, MicrophoneSource
+        from coach.dialogue.sources import MicrophoneSource
         from coach.workout.run import run_session
 
         log.info("coach device: workout %s", plan)
         with Microphone(self.settings.audio) as mic:
-            source = MicrophoneSource(mic, self.recognizer,
-                                      lambda: ListenerWatch(self.recognizer, mic))
+            source = MicrophoneSource(mic, self.recognizer, owns_microphone=False)
             run_session(self.settings, self.options.session, plan=plan, source=source,
                         events=self.events)
 
     def _scan(self, minutes: float) -> None:
         from coach.core import scan as core
+        from coach.dialogue.sources import MicrophoneSource
         from coach.scan import loop as scan
 
         log.info("coach device: body scan, %s minutes", minutes)
         request = scan.ScanRequest(style=core.FULL, minutes=float(minutes))
         with Microphone(self.settings.audio) as mic:
-            answers = scan.SpokenAnswers(self.recognizer, mic, owns_microphone=False)
+            answers = MicrophoneSource(mic, self.recognizer, owns_microphone=False)
             try:
                 with Speaker(self.settings.audio) as speaker:
                     scan.run_scan(self.settings, speaker, answers, self.events, request)

@@ -8,13 +8,33 @@ from __future__ import annotations
 import time
 
 from coach.audio.virtual_card import ATHLETE_SINK, SPEAKER_SINK
+from coach.events import read_events
 from coach.store import Store
 
+from .conftest import run_coach
 from .live import QUICK_PLAN, CoachRun, remove_sink, restore_sink, state
 
 
 def kinds(run: CoachRun, kind: str) -> list[dict]:
     return [e for e in run.events() if e["type"] == kind]
+
+
+def scan_lines(folder, *args: str) -> list[str]:
+    """The lines of the same scan rendered offline, in order (no check-in)."""
+    events = folder / "offline.jsonl"
+    result = run_coach("--data-dir", str(folder / "offline"), "scan", *args, "--out",
+                       str(folder / "offline.wav"), "--events", str(events))
+    assert result.returncode == 0, result.stderr
+    return [e["text"] for e in read_events(events) if e["type"] == "say"]
+
+
+def check_resumed(run: CoachRun, lines: list[str], cut: dict, again: dict) -> None:
+    """The scan carried on at the line that was cut (or, when the loss was noticed in the
+    quiet after it, at the next one), and no line of the scan was lost."""
+    assert again["text"] in lines[lines.index(cut["text"]):lines.index(cut["text"]) + 2]
+    said = [e["text"] for e in kinds(run, "say") if e["text"] in lines]
+    assert list(dict.fromkeys(said)) == lines
+    assert len(said) - len(lines) <= 1  # at most the cut line twice
 
 
 def test_a_speaker_unplugged_mid_set_pauses_the_workout_and_it_carries_on(own_card, tmp_path):
@@ -68,16 +88,13 @@ def test_a_speaker_unplugged_mid_line_pauses_the_scan_at_that_line(own_card, tmp
         restore_sink(own_card, SPEAKER_SINK)
         run.wait_for(lambda e: e["type"] == "device_back", 30)
         again = run.wait_for(lambda e: e["type"] == "say", 30)
-        assert again["text"] == line["text"]  # the line cut short starts over
         checkin = run.wait_for(lambda e: e["type"] == "checkin", 120)
         assert checkin["feeling"] == "calm"
         assert run.process.wait(timeout=30) == 0
     finally:
         run.close()
     assert len(kinds(run, "device_lost")) == 1
-    says = [e["text"] for e in kinds(run, "say")]
-    assert says.count(line["text"]) == 2  # said again once, nothing else repeated
-    assert len(says) == len(set(says)) + 1
+    check_resumed(run, scan_lines(tmp_path, "--minutes", "1"), line, again)
     assert "Traceback" not in run.stderr()
 
 
@@ -115,10 +132,10 @@ def test_a_microphone_unplugged_mid_line_pauses_the_scan_at_that_line(own_card, 
         restore_sink(own_card, ATHLETE_SINK)
         run.wait_for(lambda e: e["type"] == "device_back", 30)
         again = run.wait_for(lambda e: e["type"] == "say", 30)
-        assert again["text"] == line["text"]
         run.wait_for(lambda e: e["type"] == "end", 150)
         assert run.process.wait(timeout=30) == 0
     finally:
         run.close()
     assert len(kinds(run, "device_lost")) == 1
+    check_resumed(run, scan_lines(tmp_path, "--minutes", "1"), line, again)
     assert "Traceback" not in run.stderr()

@@ -346,8 +346,8 @@ def test_scripted_pause_is_silent_and_the_scan_goes_on_where_it_stopped(data_dir
         assert (scan["style"], scan["minutes"], scan["status"], scan["feeling"]) == \
             ("full", 1.0, "completed", "calm")
         (answer,) = store.query("SELECT * FROM answers WHERE scan_id = ?", (scan["id"],))
-        assert (answer["expect"], answer["kind"], answer["value"]) == \
-            ("feeling", "feeling", '"calm"')
+        assert (answer["expect"], answer["kind"], answer["value"], answer["engine"]) == \
+            ("feeling", "feeling", '"calm"', "script")
 
 
 def test_pre_workout_check_in_stores_the_sore_region(data_dir, tmp_path):
@@ -445,24 +445,32 @@ def test_plan_muscles_make_the_pre_workout_regions(data_dir, tmp_path):
 
 
 def test_typed_and_scripted_answers(tmp_path):
+    """The scan uses the dialogue layer's sources: typed lines are commands while the scan
+    plays and answers at the check-in; a script's @SECONDS lines are timed commands."""
     import io
 
-    from coach.scan.loop import ScriptedAnswers, TypedAnswers
+    from coach.dialogue.sources import ScriptSource, TypedSource
 
-    typed = TypedAnswers(io.StringIO("pause\n\nsay that again\nI feel relaxed\n"))
-    typed._thread.join(5)
-    assert [typed.command(0).value, typed.command(0).value] == ["pause", "repeat"]
+    def nothing():
+        return None
+
+    typed = TypedSource(io.StringIO("pause\n\nsay that again\nI feel relaxed\n"), prompt=None)
+    typed._reader.join(5)
+    watch = typed.watch()
+    assert [watch.poll(0).value, watch.poll(0), watch.poll(0).value] == ["pause", None, "repeat"]
     assert typed.available and not typed.exhausted
-    assert typed.ask("feeling", 1).value == "calm"
-    assert typed.ask("feeling", 1) is None and not typed.available and typed.exhausted
+    assert typed.listen("feeling", 1, nothing).value == "calm"
+    assert typed.listen("feeling", 1, nothing).details.get("end_of_input")
+    assert not typed.available and typed.exhausted
     script = write_answers(tmp_path, "@2.5 pause", "@1 carry on", "fine", "no")
-    scripted = ScriptedAnswers(script)
-    assert scripted.command(0.5) is None
-    assert scripted.command(1.0).value == "resume" and scripted.command(2.4) is None
-    assert scripted.command(2.5).value == "pause" and scripted.exhausted
-    assert scripted.ask("feeling", 1).value == "okay"
-    sore = scripted.ask("sore", 1)
+    scripted = ScriptSource(script)
+    watch = scripted.watch()
+    assert watch.poll(0.5) is None
+    assert watch.poll(1.0).value == "resume" and watch.poll(2.4) is None
+    assert watch.poll(2.5).value == "pause" and scripted.exhausted
+    assert scripted.listen("feeling", 1, nothing).value == "okay"
+    sore = scripted.listen("sore", 1, nothing)
     assert (sore.kind, sore.value) == ("where", None) and not scripted.available
     bad = write_answers(tmp_path, "@soon pause")
     with pytest.raises(CoachError, match="@SECONDS"):
-        ScriptedAnswers(bad)
+        ScriptSource(bad)

@@ -20,7 +20,7 @@ from coach.audio import analysis
 from coach.audio.speech import Voice
 from coach.audio.wavio import read_wav, write_wav
 from coach.events import read_events
-from coach.scan.loop import LOOKAHEAD_SECONDS, RESUME_LEAD_SECONDS
+from coach.scan.player import LOOKAHEAD_SECONDS, RESUME_LEAD_SECONDS
 from coach.settings import SpeechSettings
 from coach.store import Store
 

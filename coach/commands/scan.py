@@ -77,8 +77,10 @@ def run(args, settings: Settings) -> int:
         if args.out is not None:
             answers = None
             if args.answers is not None:
-                answers = scan.ScriptedAnswers(args.answers,
-                                               scan.wav_decoder(settings, args.engine, args.model))
+                from coach.dialogue.sources import ScriptSource, recognizer_factory
+
+                answers = ScriptSource(args.answers,
+                                       recognizer_factory(settings, args.engine, args.model))
             outcome = scan.render_scan(settings, request, args.out, answers, events)
             print(scan.summary_line(outcome, args.out))
             return 0

@@ -1,17 +1,26 @@
-"""Where the session's answers come from: the microphone, the keyboard, or a script.
+"""Where answers come from: the microphone, the keyboard, or a script (one interface for
+the workout, the body scan and device mode).
 
-Every source has the same two calls:
+Every source has the same calls:
 
 - ``listen(expect, timeout, on_open, optional=False) -> Answer``: one answer to a
   question that has finished playing. ``on_open`` is called the moment the source
-  starts listening (the session writes the ``listen`` event then). ``optional`` marks
+  starts listening (the loop writes the ``listen`` event then). ``optional`` marks
   a prompt that needs no answer ("Ready?"): only a command is taken there, and a
   script or typed line that is not a command is left for the next question.
-- ``watch() -> CommandWatch``: commands heard while a set is counted or during rest;
-  ``poll()`` returns a command ``Answer`` or None without blocking; ``close()`` ends it.
+- ``watch() -> CommandWatch``: commands heard while a set is counted, during rest or
+  while a scan plays; ``poll(elapsed)`` returns a command ``Answer`` or None without
+  blocking (``elapsed``: seconds of the scan's clock, for a script's timed commands);
+  ``close()`` ends it.
+- ``exhausted``: no command can come any more; ``available``: someone can still answer
+  a question (a script with lines left, a keyboard not closed, a microphone).
 
 A script or typed input that runs out (end of file, Ctrl-D) answers "stop", so the
-session ends and saves instead of waiting for ever.
+loop ends and saves instead of waiting for ever. A script line ``@SECONDS WORDS`` is a
+command given that many seconds into a scan (``@20 pause``).
+
+``open_recognizer`` and ``microphone_source`` are the one way to open a recognizer and
+the microphone for any loop.
 """
 
 from __future__ import annotations
@@ -26,8 +35,9 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from coach.core.answers import Answer, parse
-from coach.errors import CoachError
+from coach.errors import CoachError, MissingPart
 from coach.files import read_text
+from coach.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +52,7 @@ def end_of_input(text: str = "") -> Answer:
 
 
 class CommandWatch(Protocol):
-    def poll(self) -> Answer | None: ...
+    def poll(self, elapsed: float | None = None) -> Answer | None: ...
 
     def close(self) -> None: ...
 
@@ -56,11 +66,17 @@ class AnswerSource(Protocol):
 
     def watch(self) -> CommandWatch: ...
 
+    @property
+    def exhausted(self) -> bool: ...
+
+    @property
+    def available(self) -> bool: ...
+
     def close(self) -> None: ...
 
 
 class _NoCommands:
-    def poll(self) -> Answer | None:
+    def poll(self, elapsed: float | None = None) -> Answer | None:
         return None
 
     def close(self) -> None:
@@ -130,6 +146,10 @@ class _LineSource:
 class ScriptSource(_LineSource):
     """``--answers FILE``: one answer per line, text or a WAV path; # starts a comment."""
 
+    label = "script"
+    """How a scan's history names where its answers came from (``engine`` is the
+    recognizer, None for text)."""
+
     def __init__(self, path: str | Path,
                  recognizer_factory: Callable[[], object] | None = None) -> None:
         super().__init__(recognizer_factory)
@@ -137,6 +157,7 @@ class ScriptSource(_LineSource):
                          "path per line")
         base = Path(path).resolve().parent
         lines = []
+        self._timed: list[tuple[float, str]] = []
         for number, raw in enumerate(text.splitlines(), start=1):
             if raw.strip().startswith("#"):
                 continue
@@ -145,7 +166,17 @@ class ScriptSource(_LineSource):
                 if not Path(line).is_absolute():
                     line = str(base / line)
                 _check_wav(f"{path}:{number}", line)
+            if line.startswith("@"):
+                head, _, rest = line[1:].partition(" ")
+                try:
+                    self._timed.append((float(head), rest.strip()))
+                except ValueError:
+                    raise CoachError(f"{path}:{number}: {line!r} has no time after @",
+                                     "write a timed command as @SECONDS WORDS, e.g. @20 pause",
+                                     exit_code=2) from None
+                continue
             lines.append(line)
+        self._timed.sort(key=lambda timed: timed[0])
         while lines and lines[-1] == "":
             lines.pop()
         self._lines: deque[str] = deque(lines)
@@ -159,11 +190,35 @@ class ScriptSource(_LineSource):
             self._lines.popleft()
 
     def watch(self) -> CommandWatch:
-        return _NoCommands()
+        return _ScriptWatch(self)
 
     @property
     def remaining(self) -> int:
         return len(self._lines)
+
+    @property
+    def exhausted(self) -> bool:
+        return not self._timed
+
+    @property
+    def available(self) -> bool:
+        return bool(self._lines)
+
+
+class _ScriptWatch:
+    """A script's timed commands (``@SECONDS WORDS``), given when the clock passes them."""
+
+    def __init__(self, source: ScriptSource) -> None:
+        self.source = source
+
+    def poll(self, elapsed: float | None = None) -> Answer | None:
+        timed = self.source._timed
+        if elapsed is None or not timed or timed[0][0] > elapsed + 1e-9:
+            return None
+        return self.source._interpret(timed.pop(0)[1], "command")
+
+    def close(self) -> None:
+        pass
 
 
 def _check_wav(where: str, path: str) -> None:
@@ -182,6 +237,8 @@ def _check_wav(where: str, path: str) -> None:
 class TypedSource(_LineSource):
     """``--typed``: answers from the keyboard (or a pipe); commands can be typed any time."""
 
+    label = "typed"
+
     def __init__(self, stream: IO[str] | None = None, prompt: IO[str] | None = None,
                  recognizer_factory: Callable[[], object] | None = None) -> None:
         super().__init__(recognizer_factory)
@@ -189,12 +246,14 @@ class TypedSource(_LineSource):
         self._prompt = prompt if prompt is not None else sys.stderr
         self._queue: queue.Queue = queue.Queue()
         self._head = None
+        self._closed = False
         self._reader = threading.Thread(target=self._read, name="typed-answers", daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
         for line in self._stream:
             self._queue.put(line.rstrip("\n"))
+        self._closed = True
         self._queue.put(_EOF)
 
     def _peek(self, timeout):
@@ -220,17 +279,28 @@ class TypedSource(_LineSource):
     def watch(self) -> CommandWatch:
         return _TypedWatch(self)
 
+    @property
+    def available(self) -> bool:
+        return not (self._closed and self._queue.empty() and self._head in (None, _EOF))
+
+    @property
+    def exhausted(self) -> bool:
+        return not self.available
+
 
 class _TypedWatch:
     def __init__(self, source: TypedSource) -> None:
         self.source = source
 
-    def poll(self) -> Answer | None:
+    def poll(self, elapsed: float | None = None) -> Answer | None:
         line = self.source._peek(0.0)
         if line is None:
             return None
         if line is _EOF:
             return end_of_input()
+        if not line.strip():  # Enter on its own while something plays: nothing
+            self.source._take()
+            return None
         answer = parse(line, "command")
         if answer.kind != "command":
             return None  # an answer typed ahead: left for the next question
@@ -250,9 +320,10 @@ class ListenerWatch:
     def __init__(self, recognizer, microphone) -> None:
         from coach.hearing import BackgroundListener
 
+        microphone.flush()  # the coach's own voice so far is not a command
         self._listener = BackgroundListener(recognizer, microphone, "command").start()
 
-    def poll(self) -> Answer | None:
+    def poll(self, elapsed: float | None = None) -> Answer | None:
         return self._listener.poll()
 
     def close(self) -> None:
@@ -262,11 +333,17 @@ class ListenerWatch:
 class MicrophoneSource:
     """Spoken answers: the recognizer listens on the microphone after each question."""
 
-    def __init__(self, microphone, recognizer, make_watch: Callable[[], CommandWatch]) -> None:
+    exhausted = False
+    available = True
+
+    def __init__(self, microphone, recognizer,
+                 make_watch: Callable[[], CommandWatch] | None = None,
+                 owns_microphone: bool = True) -> None:
         self.microphone = microphone
         self.recognizer = recognizer
         self.engine = getattr(recognizer, "name", None)
-        self._make_watch = make_watch
+        self._make_watch = make_watch or (lambda: ListenerWatch(recognizer, microphone))
+        self._owns = owns_microphone
 
     def listen(self, expect: str, timeout: float | None, on_open: Callable[[], None],
                optional: bool = False) -> Answer:
@@ -279,4 +356,50 @@ class MicrophoneSource:
         return self._make_watch()
 
     def close(self) -> None:
-        self.microphone.close()
+        if self._owns:
+            self.microphone.close()
+
+
+class NoSource:
+    """Nobody answers: a scan rendered with ``--out`` and no script."""
+
+    engine = None
+    exhausted = True
+    available = False
+
+    def listen(self, expect: str, timeout: float | None, on_open: Callable[[], None],
+               optional: bool = False) -> Answer:
+        return end_of_input()
+
+    def watch(self) -> CommandWatch:
+        return _NoCommands()
+
+    def close(self) -> None:
+        pass
+
+
+# -- opening the hearing side -------------------------------------------------------------
+
+def open_recognizer(settings: Settings, engine: str, model: str | None):
+    """The recognizer (loads its model); a missing hearing part is one line with a fix."""
+    try:
+        from coach.hearing import open_recognizer as open_it
+    except ImportError:
+        raise MissingPart("speech recognition (coach.hearing) is not available",
+                          "answer with --typed, or with text lines in --answers") from None
+    return open_it(engine, settings.paths, model)
+
+
+def recognizer_factory(settings: Settings, engine: str, model: str | None):
+    """A function that opens the recognizer when first needed (WAV lines of a script)."""
+    return lambda: open_recognizer(settings, engine, model)
+
+
+def microphone_source(settings: Settings, engine: str, model: str | None) -> MicrophoneSource:
+    """Spoken answers: the recognizer on a newly opened microphone, with a background
+    listener for commands while something plays."""
+    from coach.audio.engine import Microphone
+
+    recognizer = open_recognizer(settings, engine, model)
+    log.info("coach: listening with %s", getattr(recognizer, "name", engine))
+    return MicrophoneSource(Microphone(settings.audio).start(), recognizer)

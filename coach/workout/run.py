@@ -28,34 +28,6 @@ log = logging.getLogger(__name__)
 DEFAULT_PLAN = "starter"
 
 
-def recognizer_factory(settings: Settings, engine: str, model: str | None):
-    """A function that opens the recognizer when first needed (WAV answers, microphone)."""
-
-    def open_it():
-        try:
-            from coach.hearing import open_recognizer
-        except ImportError:
-            raise CoachError("speech recognition (coach.hearing) is not available",
-                             "answer with --typed, or with text lines in --answers") from None
-        return open_recognizer(engine, settings.paths, model)
-
-    return open_it
-
-
-def microphone_source(settings: Settings, options: SessionSettings) -> AnswerSource:
-    """Spoken answers: the recognizer on the microphone, with a background listener for
-    commands during sets and rests."""
-    from coach.audio.engine import Microphone
-    from coach.dialogue.sources import ListenerWatch, MicrophoneSource
-
-    recognizer = recognizer_factory(settings, options.engine, options.model)()
-    log.info("coach: listening with %s", getattr(recognizer, "name", options.engine))
-    microphone = Microphone(settings.audio).start()
-
-    return MicrophoneSource(microphone, recognizer,
-                            lambda: ListenerWatch(recognizer, microphone))
-
-
 def _plan_and_resume(store: Store, settings: Settings, plan: str | None, resume: bool):
     library = builtin_library()
     if resume:
@@ -107,7 +79,12 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
     """
     from coach.audio.engine import OfflineSpeaker, Speaker
     from coach.audio.speech import Voice
-    from coach.dialogue.sources import ScriptSource, TypedSource
+    from coach.dialogue.sources import (
+        ScriptSource,
+        TypedSource,
+        microphone_source,
+        recognizer_factory,
+    )
 
     if out is not None and source is None and not (answers or typed):
         raise CoachError("--out renders without a sound card, so it needs --answers or --typed",
@@ -123,7 +100,7 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
             if typed:
                 source = TypedSource(recognizer_factory=factory)
             else:
-                source = microphone_source(settings, options)
+                source = microphone_source(settings, options.engine, options.model)
         try:
             speaker = OfflineSpeaker(settings.audio.output_rate) if out is not None else \
                 Speaker(settings.audio).start()
