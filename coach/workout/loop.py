@@ -445,11 +445,16 @@ class Session:
         return adapt.possible_reasons(outcome, exercise.increment_for(unit),
                                       self.plan.connection, one_rep_max, tuple(places))
 
+    def _intro(self) -> str:
+        exercises, sets = len(self.plan.exercises), self.plan.total_sets
+        return (f"{self.plan.name}. {exercises} exercise{'s' * (exercises != 1)}, "
+                f"{sets} set{'s' * (sets != 1)}. Say pause, repeat, skip or stop at any time.")
+
     def lines_of_plan(self) -> list[str]:
         """Every line the plan is likely to say, for ``--prepare``: each set's lines as the
         plan starts it, every cue of each exercise, the decisions of its first set, rests."""
-        lines = ["Say pause, repeat, skip or stop at any time.", "Paused. Say resume when "
-                 "you're ready.", "Resuming.", "That's the whole session. Well done."]
+        lines = [self._intro(), "Paused. Say resume when you're ready.", "Resuming.",
+                 "That's the whole session. Well done."]
         for item in self.plan.exercises:
             exercise = self.library.exercise(item.id)
             progress = self.progress.exercises.get(item.id) or ExerciseProgress(
@@ -475,7 +480,9 @@ class Session:
     def _count(self, item: PlanExercise, exercise: Exercise) -> int:
         """Play the set; returns the reps (seconds) counted. Raises on skip/stop."""
         self._enter(State.COUNTING)
-        self._prepare_lines(self._decisions_ahead(item, exercise))
+        self._prepare_lines([*self._decisions_ahead(item, exercise),
+                             f"Rest {adapt.number(round(self.settings.rest(item.rest)))} seconds.",
+                             "That's the whole session. Well done."])
         total = self.settings.reps_to_count(item.reps[1])
         done = 0
         while done < total:
@@ -658,14 +665,11 @@ class Session:
                 name = self.library.exercise(plan.exercises[index].id).name
                 self.say(f"Welcome back. We carry on with set {number} of the {name}.")
         else:
-            exercises, sets = len(plan.exercises), plan.total_sets
             first = plan.exercises[0] if plan.exercises else None
             if first is not None:
                 self._prepare_lines(self._lines_of_set(first, self.library.exercise(first.id),
                                                        1))
-            self.say(f"{plan.name}. {exercises} exercise{'s' * (exercises != 1)}, "
-                     f"{sets} set{'s' * (sets != 1)}. "
-                     "Say pause, repeat, skip or stop at any time.")
+            self.say(self._intro())
         while self.progress.exercise_index < len(plan.exercises):
             index, number = self.progress.exercise_index, self.progress.set_number
             item = plan.exercises[index]
