@@ -296,7 +296,7 @@ def open_recognizer(engine: str = "auto", paths: Paths | None = None,
             from coach.hearing.vosk_engine import vosk_available
 
             if vosk_available():
-                return _open_vosk(paths, found, engine, why)
+                return _open_vosk(paths, None, engine, why)
     from coach.hearing.pocketsphinx_engine import PocketSphinxRecognizer
 
     recognizer = PocketSphinxRecognizer()
