@@ -20,9 +20,10 @@ where the speech lies; ``listen`` runs it on the microphone stream.
 ``Recognizer.listen(mic, expect, timeout, plans, stop)`` reads ``mic.read()`` blocks
 (int16, 16 kHz mono), finds the answer with the voice gate and returns
 
-- as soon as the words form a complete answer nothing can extend and ~0.12 s without
-  speech followed ("twelve reps", "lower back", "pause"); the decode starts after
-  ~0.05 s, so its answer is ready when the pause is over;
+- as soon as the words form a complete answer nothing can extend and ~0.1 s (three
+  gate windows) without speech followed ("twelve reps", "lower back", "pause"); the
+  decode starts at the first window without speech, so its answer is ready when the
+  pause is over;
 - otherwise after ~0.5 s without speech ("twelve" could still become "twelve reps");
 - kind "unknown", text "" when nothing was said within ``timeout`` seconds (counted
   in microphone samples), or when ``stop`` (a threading.Event) is set.
@@ -295,7 +296,7 @@ def open_recognizer(engine: str = "auto", paths: Paths | None = None,
             from coach.hearing.vosk_engine import vosk_available
 
             if vosk_available():
-                return _open_vosk(paths, found, engine, why)
+                return _open_vosk(paths, None, engine, why)
     from coach.hearing.pocketsphinx_engine import PocketSphinxRecognizer
 
     recognizer = PocketSphinxRecognizer()

@@ -162,8 +162,11 @@ class PhraseTree:
                     node = child
                 if phrase_at[node] < 0:
                     phrase_at[node] = index
-        table = np.array([(node, token, child) for (node, token), child in edges.items()],
-                         np.int32).reshape(-1, 3)
+        # fromiter runs the generator as Python code, so other threads (the speaker's
+        # callback) get the interpreter lock while a big tree is converted
+        table = np.fromiter((v for (node, token), child in edges.items()
+                             for v in (node, token, child)), np.int32, 3 * len(edges))
+        table = table.reshape(-1, 3)
         table = table[np.argsort(table[:, 0], kind="stable")]
         offsets = np.searchsorted(table[:, 0], np.arange(len(phrase_at) + 1)).astype(np.int32)
         tokens, nodes = table[:, 1].copy(), table[:, 2].copy()

@@ -76,12 +76,12 @@ class GateSettings:
     """Steps between windows a run needs before its steadiness is judged."""
     pre_roll: float = 0.3
     """Seconds kept before the detected start (the model reacts a window or two late)."""
-    short_silence: float = 0.12
+    short_silence: float = 0.096
     """Seconds without speech that end an answer already complete ("twelve reps"); the
     model's probability falls 40 to 90 ms after the last sound, which adds to it."""
     end_silence: float = 0.5
     """Seconds without speech that end an answer that could still go on ("twenty ...")."""
-    decode_after: float = 0.05
+    decode_after: float = 0.032
     """Seconds without speech after which a first decode is tried, so its answer is ready
     when ``short_silence`` has passed."""
     max_utterance: float = 6.0

@@ -5,7 +5,7 @@ One answer takes four steps (figures in docs/notes/hearing.md):
 1. **A short window.** Only the speech the voice gate found, plus ``margin`` seconds
    each side (at least ``min_seconds`` in all, quiet-padded), becomes log-mel features
    (faster-whisper's extractor) - not Whisper's usual 30 s. The encoder accepts
-   fewer frames; one second costs about 20 ms instead of 0.8 s for 30 s.
+   fewer frames; the default 3 s costs about 30 ms of CPU instead of 0.7 s for 30 s.
 2. **The encoder** runs in CTranslate2 (int8, CPU, ``threads`` threads). The model
    loads once per recognizer.
 3. **Closed-set decoding** (``coach.hearing.phrase_search``): every spelling of every
@@ -14,11 +14,13 @@ One answer takes four steps (figures in docs/notes/hearing.md):
    (``coach.hearing.whisper_decoder``) so that hypotheses share the work. Free text is
    never parsed: a short window that makes free decoding loop ("12 12 12") cannot do
    so here, since every allowed path ends with end-of-text.
-4. **Confidence**: a small logistic model of the log-likelihood ratio of the best
-   phrase against the free greedy decode of the same audio, the margin to the best
-   phrase with a different meaning, Whisper's no-speech probability, and the speech
-   duration. Below ``min_confidence`` the answer is "unknown" (its words kept in
-   ``text``, the features in ``details``), and the coach asks again.
+4. **Confidence**: a small logistic model (``FEATURES``, ``WEIGHTS``) of the
+   log-likelihood ratio of the best phrase against the free greedy decode of the same
+   audio, the margin to the best phrase with a different meaning, Whisper's no-speech
+   probability, the speech duration, the best phrase's score, the probability of the
+   allowed first tokens and the share of probability with the best one's meaning.
+   Below ``min_confidence`` the answer is "unknown" (its words kept in ``text``, the
+   features in ``details``), and the coach asks again.
 
 Trees are built per question (and plan names) on first use and cached; ``prepare``
 builds one ahead of time.
@@ -59,8 +61,9 @@ HOP = 160
 #: Logistic weights for ``FEATURES`` (last: bias). Fitted by
 #: ``scripts/bench_hear.py --fit --engines whisper`` (2026-11-30) on the tuning split
 #: (FSDD jackson and nicolas, the first four espeak-ng voices clean and in six noise
-#: conditions, half the non-answers); held-out figures in docs/notes/hearing.md.
-WEIGHTS = (-0.052, 0.511, -1.656, 0.582, 0.566, 0.410, 0.592, -0.048, 1.783, -0.211, 4.000)
+#: conditions, their other speech and short other speech, half the coughs, clanks,
+#: music and silences); held-out figures in docs/notes/hearing.md.
+WEIGHTS = (-0.065, 0.510, -1.451, 0.492, 0.555, 0.449, 0.527, 0.037, 1.635, -0.209, 4.086)
 FEATURES = ("llr", "margin", "no_speech", "log no_speech", "speech_s", "score",
             "score_per_token", "entry", "posterior", "log-odds posterior")
 
@@ -99,9 +102,9 @@ class WhisperSettings:
     """CTranslate2's encoder precision ("int8", "float32", ...)."""
     min_confidence: float | None = 0.8
     """Answers below this confidence are "unknown" (None: keep the best phrase). 0.8
-    kept 94.5% of held-out FSDD digits and every held-out non-answer out, with 2.7%
-    of all held-out inputs wrong but confident (nearly all noisy synthetic speech);
-    0.5 keeps more answers and lets three times as many mistakes through."""
+    kept 94.5% of held-out FSDD digits and every held-out non-answer out, with 2.4%
+    of all held-out inputs wrong but confident (all of it noisy synthetic speech);
+    0.5 keeps a few more answers and lets three times as many mistakes through."""
     weights: tuple[float, ...] = WEIGHTS
 
 
@@ -158,6 +161,9 @@ class WhisperRecognizer(Recognizer):
         self.eot = token("<|endoftext|>")
         self.sot = token("<|startoftranscript|>")
         self.no_timestamps = token("<|notimestamps|>")
+        # after <|startoftranscript|>: a multilingual model is told English, transcribe
+        self._prompt = ([token("<|en|>"), token("<|transcribe|>")]
+                        if self._model.is_multilingual else []) + [self.no_timestamps]
         self.no_speech = token("<|nospeech|>") or token("<|nocaptions|>")
         self._features = feature_extractor(feature_size=self._model.n_mels)
         weights = read_model_bin(model_dir / "model.bin")
@@ -237,7 +243,8 @@ class WhisperRecognizer(Recognizer):
         cache = self._decoder.start(encoded)
         first = self._decoder.step(np.array([self.sot]), cache)
         no_speech = float(np.exp(first[0, self._decoder.index[self.no_speech]]))
-        first = self._decoder.step(np.array([self.no_timestamps]), cache)
+        for token in self._prompt:
+            first = self._decoder.step(np.array([token]), cache)
         opening = question.tree.children(0)[0]  # how much of the first word is an answer
         entry = float(np.logaddexp.reduce(first[0, self._decoder.index[opening]]))
         result = search(question.tree, self._decoder, cache, first, self.eot,
@@ -248,7 +255,7 @@ class WhisperRecognizer(Recognizer):
         details = {"encode_ms": (encoded_at - started) * 1000,
                    "search_ms": (searched_at - encoded_at) * 1000,
                    "frames": 2 * len(encoded), "hypotheses": result.hypotheses,
-                   "steps": result.steps + 2,
+                   "steps": result.steps + 1 + len(self._prompt),
                    "free": self._tokenizer.decode(list(result.free_tokens)).strip(),
                    "no_speech": no_speech, "speech_s": seconds, "entry": entry}
         if not result.finished:
