@@ -65,15 +65,18 @@ def test_piper_lines_are_heard_as_what_they_say_and_never_as_commands(piper):
     it says is heard as that number."""
     from coach.hearing import open_recognizer, to_int16_16k
 
-    recognizer = open_recognizer("pocketsphinx")
+    recognizer = open_recognizer("auto")  # the coach's own recognizer: Whisper
+    assert recognizer.name == "whisper"
     script = core.load_script("tense-relax")
-    texts = core.all_texts(script)[:6]
+    texts = core.all_texts(script)[:10]
     heard = []
     for text in texts:
         answer = recognizer.decode(to_int16_16k(piper.render(text), RATE), "command")
         heard.append((text, answer.kind, answer.value, round(answer.confidence, 2)))
-    commands = [h for h in heard if h[1] == "command" and h[3] >= 0.5]
-    assert len(commands) <= 1, commands  # PocketSphinx forces a grammar: at most a stray one
+    # Whisper weighs the whole sentence against the closed set: none is taken for a command
+    # (PocketSphinx, the last resort, heard 16 of the 108 scan lines as one: README, Limits)
+    commands = [h for h in heard if h[1] == "command"]
+    assert commands == [], commands
     twelve = recognizer.decode(to_int16_16k(piper.render("Twelve."), RATE), "reps")
     assert (twelve.kind, twelve.value) == ("reps", 12)
 
