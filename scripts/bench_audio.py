@@ -187,11 +187,10 @@ def render_row(spec: str) -> dict:
 def session_row(spec: str, prepare: bool) -> dict:
     """A short plan live on the virtual card from an empty speech cache (with ``prepare``:
     warmed first, as ``--prepare`` does); lines late against `say`."""
-    from coach.dialogue.sources import ScriptSource
+    from coach.dialogue.sources import ScriptSource, recognizer_factory
     from coach.settings import Paths, Settings
     from coach.store import Store
     from coach.workout.loop import Session
-    from coach.workout.run import recognizer_factory
     from coach.workout.state import SessionSettings
 
     folder = Path(tempfile.mkdtemp(prefix="coach-bench-session-"))
