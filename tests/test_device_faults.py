@@ -88,6 +88,28 @@ def test_a_set_cut_at_its_ends(done, left, line):
 
 # -- on the virtual card ----------------------------------------------------------------
 
+def test_a_speaker_that_stops_mid_set_tells_the_reps_it_had_finished(card):
+    """The metronome's own report when the stream dies in its wait: the reps whose last
+    click had played (rep 1 of 1-0-1-0 ends 2.2 s in; the stream stops at 3.1 s)."""
+    import threading
+
+    from coach.audio.engine import Speaker
+    from coach.core.tempo import parse_tempo
+    from coach.settings import AudioSettings
+    from coach.workout.metronome import Metronome, SpeakerStopped
+
+    speaker = Speaker(AudioSettings()).start()
+    stop = threading.Timer(3.1, speaker.close)
+    stop.start()
+    try:
+        with pytest.raises(SpeakerStopped) as stopped:
+            Metronome(speaker, lead_in=0.2).play_set(parse_tempo("1-0-1-0"), 4)
+    finally:
+        stop.join()
+        speaker.close()
+    assert stopped.value.reps_done == 1
+
+
 def clicks_between(run: CoachRun, after: dict, before_type: str) -> list[int]:
     """The rep numbers of the clicks after the event ``after`` up to the next event of type
     ``before_type`` (or the state ``before_type``)."""
