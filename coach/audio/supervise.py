@@ -6,7 +6,8 @@ blocks. ``Supervisor.problem()`` notices either within about a second, cheaply e
 to be asked every poll of a set or a rest (it asks ``pactl`` at most every
 ``check_seconds``). ``Supervisor.recover(problem)`` then:
 
-1. emits one ``device_lost`` event and logs one line on stderr;
+1. emits one ``device_lost`` event and logs one line on stderr, then calls ``tell`` if
+   given (the workout says a lost microphone on the speaker that still works);
 2. closes the dead stream and tries to open it again every ``retry_seconds``, in place,
    so every holder of the speaker (the metronome, the hold timer, the scan player) and
    of the microphone (the answer source) keeps working with the same object;
