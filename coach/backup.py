@@ -9,8 +9,9 @@ The file::
 Rows carry every column except the local integer ``id``; a reference to another row
 (``session_id``, ``set_id``, ``scan_id``) is written as that row's ``uid``
 (``session_uid``, ...), so a file imports into any database. Columns, types and
-references are read from the database itself (``PRAGMA table_info`` and
-``foreign_key_list``), so a migration that adds a column needs no change here.
+references are read from the database itself (``Store.table_columns`` and
+``table_references``), so a migration that adds a column needs no change here. Every SQL
+statement is in ``coach.store``; this module holds the file format and its checks.
 
 Import checks the whole file first (JSON, format, version, every row's fields and
 types, every reference) and raises one ``BackupError`` (exit 2) naming the first
@@ -33,7 +34,16 @@ from typing import Any
 
 from coach.errors import CoachError
 from coach.files import output_file
-from coach.store import Store, count_cue, now_iso
+from coach.store import (
+    Store,
+    count_cue,
+    id_of_uid,
+    insert_row,
+    now_iso,
+    row_by_key,
+    uid_exists,
+    update_row,
+)
 
 FORMAT = "coach-history"
 #: Version of the file layout (not of the database schema, which is ``schema``).
@@ -112,12 +122,9 @@ def _reference_key(column: str) -> str:
 
 def schema(store: Store) -> list[Table]:
     """The tables in dependency order (a table comes after the ones it points at)."""
-    names = [r["name"] for r in store.query(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "ORDER BY name")]
     tables: dict[str, Table] = {}
-    for name in names:
-        info = store.query(f'PRAGMA table_info("{name}")')
+    for name in store.table_names():
+        info = store.table_columns(name)
         columns = tuple(Column(
             name=c["name"], kind=(c["type"] or "TEXT").upper(),
             required=bool(c["notnull"]) and c["dflt_value"] is None and not c["pk"],
@@ -126,7 +133,7 @@ def schema(store: Store) -> list[Table]:
         nullable = {c.name: c.nullable for c in columns}
         references = tuple(Reference(column=f["from"], key=_reference_key(f["from"]),
                                      table=f["table"], nullable=nullable[f["from"]])
-                           for f in store.query(f'PRAGMA foreign_key_list("{name}")'))
+                           for f in store.table_references(name))
         primary = tuple(c["name"] for c in sorted(info, key=lambda c: c["pk"]) if c["pk"])
         tables[name] = Table(name, columns, references, primary)
     ordered: list[Table] = []
@@ -140,10 +147,6 @@ def schema(store: Store) -> list[Table]:
     return ordered
 
 
-def _schema_version(store: Store) -> int:
-    return int(store.query("PRAGMA user_version")[0]["user_version"])
-
-
 # -- export --------------------------------------------------------------------------
 
 def export_data(store: Store) -> dict[str, Any]:
@@ -152,13 +155,12 @@ def export_data(store: Store) -> dict[str, Any]:
     uid_of: dict[str, dict[int, str]] = {}
     for table in schema(store):
         if table.has_uid:
-            uid_of[table.name] = {r["id"]: r["uid"] for r in store.query(
-                f'SELECT id, uid FROM "{table.name}"')}
+            uid_of[table.name] = store.uids(table.name)
     for table in schema(store):
         refs = {r.column: r for r in table.references}
-        order = "id" if table.has_uid else ", ".join(table.primary_key) or "rowid"
+        order = ("id",) if table.has_uid else table.primary_key
         rows = []
-        for row in store.query(f'SELECT * FROM "{table.name}" ORDER BY {order}'):
+        for row in store.table_rows(table.name, order):
             item: dict[str, Any] = {}
             for column in table.columns:
                 value = row[column.name]
@@ -169,7 +171,7 @@ def export_data(store: Store) -> dict[str, Any]:
                     item[column.name] = value
             rows.append(item)
         out[table.name] = rows
-    return {"format": FORMAT, "version": VERSION, "schema": _schema_version(store),
+    return {"format": FORMAT, "version": VERSION, "schema": store.schema_version(),
             "exported": now_iso(), "tables": out}
 
 
@@ -242,9 +244,9 @@ def validate(data: Any, store: Store, name: str = "the file") -> dict[str, list[
     file_schema = data.get("schema", 0)
     if not isinstance(file_schema, int) or isinstance(file_schema, bool):
         raise BackupError(f"{name}: \"schema\" should be a whole number")
-    if file_schema > _schema_version(store):
+    if file_schema > store.schema_version():
         raise BackupError(f"{name} was written by a newer coach (database schema "
-                          f"{file_schema}, this one has {_schema_version(store)})",
+                          f"{file_schema}, this one has {store.schema_version()})",
                           "update this coach, then import again; nothing was imported")
     tables = data.get("tables")
     if not isinstance(tables, dict):
@@ -303,7 +305,7 @@ def validate(data: Any, store: Store, name: str = "the file") -> dict[str, list[
                 value = row.get(ref.key)
                 if value is None or value in uids.get(ref.table, ()):
                     continue
-                if not store.query(f'SELECT 1 FROM "{ref.table}" WHERE uid = ?', (value,)):
+                if not store.has_uid(ref.table, value):
                     raise BackupError(f"{name}: {table.name} row {number} points at "
                                       f"{ref.table} uid {value!r}, which is not in the file")
     return {t: tables.get(t, []) for t in known}
@@ -340,8 +342,7 @@ def import_data(store: Store, data: Any, name: str = "the file") -> ImportResult
 
 def _import_row(db: sqlite3.Connection, table: Table, row: dict[str, Any]) -> bool:
     """Insert one row; False when it was already there (nothing changed)."""
-    if table.has_uid and db.execute(f'SELECT 1 FROM "{table.name}" WHERE uid = ?',
-                                    (row["uid"],)).fetchone():
+    if table.has_uid and uid_exists(db, table.name, row["uid"]):
         return False
     values: dict[str, Any] = {}
     for key, spec in table.file_fields().items():
@@ -350,30 +351,21 @@ def _import_row(db: sqlite3.Connection, table: Table, row: dict[str, Any]) -> bo
             if uid is None:
                 values[spec.column] = None
             else:
-                values[spec.column] = db.execute(
-                    f'SELECT id FROM "{spec.table}" WHERE uid = ?', (uid,)).fetchone()[0]
+                values[spec.column] = id_of_uid(db, spec.table, uid)
         elif key in row:
             values[key] = row[key]
     if not table.has_uid and table.primary_key:
-        key_where = " AND ".join(f'"{k}" = ?' for k in table.primary_key)
-        key_values = tuple(values.get(k) for k in table.primary_key)
-        existing = db.execute(f'SELECT * FROM "{table.name}" WHERE {key_where}',
-                              key_values).fetchone()
+        key = {k: values.get(k) for k in table.primary_key}
+        existing = row_by_key(db, table.name, key)
         if existing is not None:
             numeric = [c.name for c in table.columns if c.name not in table.primary_key
                        and c.name in values and isinstance(values[c.name], (int, float))
                        and (existing[c.name] is None or values[c.name] > existing[c.name])]
             if not numeric:
                 return False
-            db.execute(f'UPDATE "{table.name}" SET '
-                       + ", ".join(f'"{c}" = ?' for c in numeric) + f" WHERE {key_where}",
-                       (*(values[c] for c in numeric), *key_values))
+            update_row(db, table.name, key, {c: values[c] for c in numeric})
             return True
-    names = list(values)
-    columns = ", ".join(f'"{n}"' for n in names)
-    marks = ", ".join("?" for _ in names)
-    db.execute(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})',
-               tuple(values[n] for n in names))
+    insert_row(db, table.name, values)
     return True
 
 

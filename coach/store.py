@@ -7,6 +7,11 @@ already holds. Times are ISO 8601 UTC strings.
 Owners: sessions/sets/answers/cue_stats/decisions belong to the coaching session
 (issue 5), scans to the body scan (issue 6); history/report/export read them all.
 Schema changes go through ``MIGRATIONS`` (append only).
+
+Every SQL statement of the coach is in this module (``tests/test_store.py`` checks it):
+``coach.backup`` reads the schema and the rows through ``table_columns``, ``table_rows``
+and friends, and writes an import with ``insert_row`` / ``update_row`` inside one
+``transaction``.
 """
 
 from __future__ import annotations
@@ -419,6 +424,38 @@ class Store:
     def all_scans(self) -> list[dict[str, Any]]:
         return self.query("SELECT * FROM scans ORDER BY started, id")
 
+    # -- every table as it is, for coach export / import (coach.backup) -----------------
+    def schema_version(self) -> int:
+        """The number of migrations applied (``PRAGMA user_version``)."""
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def table_names(self) -> list[str]:
+        """Every table of the history (SQLite's own aside), sorted."""
+        return [r["name"] for r in self.query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name")]
+
+    def table_columns(self, table: str) -> list[dict[str, Any]]:
+        """``PRAGMA table_info``: name, type, notnull, dflt_value, pk of each column."""
+        return self.query(f"PRAGMA table_info({_name(table)})")
+
+    def table_references(self, table: str) -> list[dict[str, Any]]:
+        """``PRAGMA foreign_key_list``: from (the column), table (it points at), to."""
+        return self.query(f"PRAGMA foreign_key_list({_name(table)})")
+
+    def uids(self, table: str) -> dict[int, str]:
+        """id -> uid of every row of ``table`` (a table with a ``uid`` column)."""
+        return {r["id"]: r["uid"] for r in self.query(f"SELECT id, uid FROM {_name(table)}")}
+
+    def table_rows(self, table: str, order: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Every row of ``table``, every column, ordered by the columns ``order`` (none:
+        the order rows were stored in)."""
+        by = ", ".join(_name(c) for c in order) if order else "rowid"
+        return self.query(f"SELECT * FROM {_name(table)} ORDER BY {by}")
+
+    def has_uid(self, table: str, uid: str) -> bool:
+        return uid_exists(self.db, table, uid)
+
     def close(self) -> None:
         self.db.close()
 
@@ -448,6 +485,50 @@ def count_cue(db: sqlite3.Connection, exercise: str, cue: str | None, felt: bool
                    "ON CONFLICT (exercise, cue) DO UPDATE SET felt = felt + excluded.felt, "
                    "not_felt = not_felt + excluded.not_felt",
                    (exercise, cue, felt, 1 - felt))
+
+
+# -- rows written by coach import, inside its one transaction (coach.backup) -------------
+def _name(identifier: str) -> str:
+    """A table or column name quoted for SQL (the names come from the schema itself)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def uid_exists(db: sqlite3.Connection, table: str, uid: str) -> bool:
+    return db.execute(f"SELECT 1 FROM {_name(table)} WHERE uid = ?", (uid,)).fetchone() \
+        is not None
+
+
+def id_of_uid(db: sqlite3.Connection, table: str, uid: str) -> int:
+    """The local ``id`` of the row of ``table`` whose ``uid`` is ``uid`` (it must exist)."""
+    return int(db.execute(f"SELECT id FROM {_name(table)} WHERE uid = ?", (uid,)).fetchone()[0])
+
+
+def _where(key: dict[str, Any]) -> str:
+    return " AND ".join(f"{_name(column)} = ?" for column in key)
+
+
+def row_by_key(db: sqlite3.Connection, table: str,
+               key: dict[str, Any]) -> dict[str, Any] | None:
+    """The row of ``table`` whose columns equal ``key`` (its primary key), or None."""
+    row = db.execute(f"SELECT * FROM {_name(table)} WHERE {_where(key)}",
+                     tuple(key.values())).fetchone()
+    return None if row is None else dict(row)
+
+
+def update_row(db: sqlite3.Connection, table: str, key: dict[str, Any],
+               values: dict[str, Any]) -> None:
+    """Set the columns ``values`` of the row whose columns equal ``key``."""
+    sets = ", ".join(f"{_name(column)} = ?" for column in values)
+    db.execute(f"UPDATE {_name(table)} SET {sets} WHERE {_where(key)}",
+               (*values.values(), *key.values()))
+
+
+def insert_row(db: sqlite3.Connection, table: str, values: dict[str, Any]) -> None:
+    """Insert one row: column -> value."""
+    columns = ", ".join(_name(column) for column in values)
+    marks = ", ".join("?" for _ in values)
+    db.execute(f"INSERT INTO {_name(table)} ({columns}) VALUES ({marks})",
+               tuple(values.values()))
 
 
 def _statements(script: str) -> list[str]:

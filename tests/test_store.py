@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -125,3 +126,31 @@ def test_a_full_disk_raises_a_store_error_and_a_retry_lands(store):
     store.db.execute(f"PRAGMA max_page_count = {pages * 100}")
     store.save_set(logged, big)
     assert len(store.session_sets(session)) == 1
+
+
+#: The start of an SQL statement, as this project writes them (upper case).
+SQL = re.compile(r"\s*(SELECT|INSERT( OR \w+)? INTO|UPDATE \S+ SET|DELETE FROM|"
+                 r"(CREATE|DROP|ALTER) (TABLE|INDEX)|PRAGMA|BEGIN|COMMIT|ROLLBACK)\b")
+
+
+def test_all_sql_lives_in_the_store():
+    """No module but coach/store.py runs SQL or holds an SQL statement (issue 14: one home
+    for every query, so a schema change is made in one file)."""
+    import ast
+    from pathlib import Path
+
+    import coach
+
+    found = []
+    for path in sorted(Path(coach.__file__).parent.rglob("*.py")):
+        if path.name == "store.py" and path.parent.name == "coach":
+            continue
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr in ("execute", "executemany", "executescript", "query"):
+                found.append(f"{path.name}:{node.lineno} .{node.func.attr}()")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and \
+                    SQL.match(node.value):
+                found.append(f"{path.name}:{node.lineno} {node.value.strip()[:40]!r}")
+    assert found == []

@@ -6,7 +6,8 @@ blocks. ``Supervisor.problem()`` notices either within about a second, cheaply e
 to be asked every poll of a set or a rest (it asks ``pactl`` at most every
 ``check_seconds``). ``Supervisor.recover(problem)`` then:
 
-1. emits one ``device_lost`` event and logs one line on stderr;
+1. emits one ``device_lost`` event and logs one line on stderr, then calls ``tell`` if
+   given (the workout says a lost microphone on the speaker that still works);
 2. closes the dead stream and tries to open it again every ``retry_seconds``, in place,
    so every holder of the speaker (the metronome, the hold timer, the scan player) and
    of the microphone (the answer source) keeps working with the same object;
@@ -21,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from coach.audio import presence
 from coach.errors import DeviceError
@@ -69,13 +71,17 @@ class Supervisor:
                                     check_input=self.microphone is not None, portaudio=False)
         return None
 
-    def recover(self, problem: str) -> bool:
-        """Wait until the devices work again (True), or until ``stop`` is set (False)."""
+    def recover(self, problem: str, tell: Callable[[str], None] | None = None) -> bool:
+        """Wait until the devices work again (True), or until ``stop`` is set (False).
+        ``tell(device)`` is called after the ``device_lost`` event, before the streams are
+        closed: the workout says a lost microphone on the speaker that still works."""
         self.outages += 1
         started = time.monotonic()
         device = "microphone" if "microphone" in problem else "speaker"
         self.events.emit(DeviceLost(device=device, problem=problem))
         log.warning("coach: %s; paused, trying again every %.0f s", problem, self.retry_seconds)
+        if tell is not None:
+            tell(device)
         if self.speaker is not None:
             self.speaker.close()
         if self.microphone is not None:

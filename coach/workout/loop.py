@@ -63,10 +63,21 @@ from coach.events import (
     StateChanged,
 )
 from coach.store import AnswerRecord, DecisionRecord, LoggedSet, Store, StoreError, now_iso
-from coach.workout.state import ExerciseProgress, Progress, SessionSettings, State
+from coach.workout.state import (
+    CarryOn,
+    ExerciseProgress,
+    Progress,
+    SessionSettings,
+    State,
+    carry_on,
+)
 
 log = logging.getLogger(__name__)
 
+
+
+#: Said when the microphone goes away while the speaker still works.
+MICROPHONE_GONE = "I can't hear you: the microphone is gone. I'll wait for it."
 
 
 class _SkipSet(Exception):
@@ -84,9 +95,11 @@ class _Stop(Exception):
 class _DeviceLost(Exception):
     """The speaker or the microphone went away during a set or a rest."""
 
-    def __init__(self, problem: str) -> None:
+    def __init__(self, problem: str, done: int | None = None) -> None:
         super().__init__(problem)
         self.problem = problem
+        self.done = done
+        """Reps (seconds) counted in the set that was cut; None: lost during a rest."""
 
 
 
@@ -158,6 +171,8 @@ class Session:
         """A ``coach.audio.supervise.Supervisor`` for a live speaker (None: offline)."""
         self._lost: str | None = None
         """What went away in the middle of the set being played."""
+        self._carry: tuple[int, CarryOn, str] | None = None
+        """A set cut by a lost device: (exercise index, where it carries on, its start)."""
         self.state = State.ANNOUNCING
         self.last_instruction = ""
         self.pending: list[_PendingSet] = []
@@ -192,9 +207,22 @@ class Session:
         return self.supervisor.problem() if self.supervisor is not None else None
 
     def _recover(self, problem: str) -> None:
-        """Pause until the missing device is back (one event, a retry every few seconds)."""
-        if not self.supervisor.recover(problem):
+        """Pause until the missing device is back (one event, a retry every few seconds).
+        A lost microphone is said while the speaker still plays: a lifter alone would
+        otherwise hear the count stop for no reason."""
+        if not self.supervisor.recover(problem, self._tell_lost):
             raise _Stop
+
+    def _tell_lost(self, device: str) -> None:
+        """Say once that the microphone went (not the speaker: nothing would be heard);
+        a speaker that fails meanwhile is the supervisor's to wait for."""
+        if device != "microphone" or not getattr(self.speaker, "active", False):
+            return
+        text = MICROPHONE_GONE
+        self.events.emit(Say(text=text))
+        if self.transcript is not None:
+            print(f"coach: {text}", file=self.transcript, flush=True)
+        self.speaker.wait(self.speaker.play(self.voice.render(text), label="say"))
 
     def say(self, text: str, instruction: bool = False) -> None:
         """Speak ``text`` and return when it has been heard (sample clock + device latency).
@@ -477,14 +505,14 @@ class Session:
             if answer.kind != "command" or self._command(answer, exercise) is Action.GO:
                 return
 
-    def _count(self, item: PlanExercise, exercise: Exercise) -> int:
-        """Play the set; returns the reps (seconds) counted. Raises on skip/stop."""
+    def _count(self, item: PlanExercise, exercise: Exercise, done: int = 0) -> int:
+        """Play the set (on from ``done`` reps already counted before a device was lost);
+        returns the reps (seconds) counted. Raises on skip/stop and a lost device."""
         self._enter(State.COUNTING)
         self._prepare_lines([*self._decisions_ahead(item, exercise),
                              f"Rest {adapt.number(round(self.settings.rest(item.rest)))} seconds.",
                              "That's the whole session. Well done."])
         total = self.settings.reps_to_count(item.reps[1])
-        done = 0
         while done < total:
             reason, counted = self._play(exercise, total - done, done + 1)
             done += counted
@@ -494,7 +522,7 @@ class Session:
                 self._pause()
                 continue
             if reason == DEVICE:
-                raise _DeviceLost(self._lost or "a device stopped")
+                raise _DeviceLost(self._lost or "a device stopped", done)
             if reason == Action.STOP:
                 raise _Stop
             if reason == Action.SKIP_SET:
@@ -534,11 +562,13 @@ class Session:
             if result.reason != DEVICE:
                 self.metronome.wait_tail()
             return result.reason, result.reps_done
-        except DeviceError:
+        except DeviceError as error:
             self._lost = self._device_problem()
             if self._lost is None:
                 raise
-            return DEVICE, 0
+            from coach.workout.metronome import SpeakerStopped
+
+            return DEVICE, error.reps_done if isinstance(error, SpeakerStopped) else 0
         finally:
             watch.close()
 
@@ -679,15 +709,22 @@ class Session:
             self._announced.add(item.id)
             next_position = self._next_position(index, number)
             started = now_iso()
+            carry, self._carry = self._carry, None
             try:
                 if self._skip_next is not None:
                     skip, self._skip_next = self._skip_next, None
                     raise skip
-                self._prepare_lines(notes + self._lines_of_set(item, exercise, number))
-                self._announce(item, exercise, number, first, notes)
-                self._ready(exercise)
-                started = now_iso()
-                self._count(item, exercise)
+                if carry is not None and carry[0] == index and carry[1].set_number == number:
+                    _, cut, started = carry  # the line saying where was said on the way back
+                    if cut.left:
+                        self._ready(exercise)
+                        self._count(item, exercise, cut.done)
+                else:
+                    self._prepare_lines(notes + self._lines_of_set(item, exercise, number))
+                    self._announce(item, exercise, number, first, notes)
+                    self._ready(exercise)
+                    started = now_iso()
+                    self._count(item, exercise)
                 reps, felt, where = self._answers(exercise)
                 self._adapt(item, exercise, number, started, reps, felt, where, next_position)
             except _SkipSet:
@@ -699,7 +736,7 @@ class Session:
                 self._log_skipped(item, number, started, (index + 1, 1))
                 continue
             except _DeviceLost as lost:
-                self._back_after(lost.problem)
+                self._back_after(lost, started)
                 continue
             if self.progress.exercise_index >= len(plan.exercises):
                 break
@@ -711,15 +748,21 @@ class Session:
             self._rest(self.settings.rest(item.rest), upcoming)
         return COMPLETED
 
-    def _back_after(self, problem: str) -> None:
+    def _back_after(self, lost: _DeviceLost, started: str) -> None:
         """A device went away during a set or a rest: wait for it, then carry on with the
-        set that was not finished (or the next one, after a rest)."""
-        self.set_answers = []
-        self._recover(problem)
+        set that was cut, from the rep it was at (``carry_on``), or with the next set,
+        after a rest. Commands heard in the cut set stay with it."""
+        self._recover(lost.problem)
         index, number = self.progress.exercise_index, self.progress.set_number
-        if index < len(self.plan.exercises):
-            name = self.library.exercise(self.plan.exercises[index].id).name
-            self.say(f"We're back. Set {number} of the {name}.")
+        if index >= len(self.plan.exercises):
+            return
+        item = self.plan.exercises[index]
+        exercise = self.library.exercise(item.id)
+        cut = carry_on(lost.done or 0, self.settings.reps_to_count(item.reps[1]), number,
+                       exercise.name, exercise.isometric)
+        if lost.done is not None and not cut.from_start:
+            self._carry = (index, cut, started)
+        self.say(cut.line, instruction=True)
 
     def _finish(self, status: str) -> None:
         self._enter(State.DONE)

@@ -29,7 +29,8 @@ seconds from the start of the track (the moment ``play_set`` began: the first
 click comes ``lead_in`` seconds later); with ``track_time=False`` (a session) it
 is the event writer's own clock.
 
-A speaker that dies during a set (unplugged) raises ``DeviceError``.
+A speaker that dies during a set (unplugged) raises ``SpeakerStopped`` (a
+``DeviceError``) carrying the reps finished before it died.
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ log = logging.getLogger(__name__)
 
 #: The sound file (in ``audio/``) for each beat kind.
 BEAT_SOUNDS = {CLICK: "click", ACCENT: "accent", EXPLOSIVE: "explosive"}
+
+
+class SpeakerStopped(DeviceError):
+    """The speaker stopped in the middle of a set (unplugged)."""
+
+    def __init__(self, reps_done: int) -> None:
+        super().__init__("the speaker stopped in the middle of a set",
+                         "check it is plugged in (see `coach devices`)")
+        self.reps_done = reps_done
+        """Reps whose last phase had finished (counted from ``first_rep``)."""
 
 
 @dataclass(frozen=True)
@@ -209,8 +220,8 @@ class Metronome:
             target = max(now + 1, min(targets))
             if not speaker.wait_until(target, timeout=self.poll / self.rate + 1.0):
                 if not getattr(speaker, "active", True):
-                    raise DeviceError("the speaker stopped in the middle of a set",
-                                      "check it is plugged in (see `coach devices`)")
+                    stopped = speaker.now()
+                    raise SpeakerStopped(reps_done + sum(1 for end in rep_ends if end <= stopped))
                 log.debug("speaker clock late at sample %d", speaker.now())
         return SetResult(reps_done, reason, used, clicks, track0, speaker.now())
 
