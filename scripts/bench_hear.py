@@ -282,9 +282,9 @@ def fit_items(quick: bool):
 
 
 def _logistic(rows: list) -> np.ndarray:
-    """Fit weights (light L2, Newton steps) on rows (.., correct, features)."""
-    x = np.array([r[-1] for r in rows])
-    y = np.array([float(r[-2]) for r in rows])
+    """Fit weights (light L2, Newton steps) on rows (.., correct, features, ..)."""
+    x = np.array([r[5] for r in rows])
+    y = np.array([float(r[4]) for r in rows])
     weights = np.zeros(x.shape[1])
     for _ in range(50):
         p = 1 / (1 + np.exp(-np.clip(x @ weights, -50, 50)))
@@ -421,7 +421,7 @@ def _fit_row(split: str, rows: list, weights: np.ndarray, threshold: float | Non
         return 100 * np.mean([_accepted(r, weights, threshold, sure) and r[4]
                               for r in values])
 
-    label = "off" if threshold is None else f"{threshold:.1f}"
+    label = "off" if threshold is None else f"{threshold:.2f}"
     return (f"| {split} | {label} | {share('FSDD'):.1f}% | {share('synthetic clean'):.1f}% "
             f"| {share('synthetic noisy'):.1f}% | {share('non-answers'):.1f}% "
             f"| {_wrong(rows, weights, threshold, sure):.1f}% |")
