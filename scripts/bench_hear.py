@@ -577,7 +577,8 @@ def side_by_side(results: list[dict]) -> None:
 
 # -- Whisper's cost: by length, and on a Raspberry Pi 4 --------------------------------------
 D_MODEL, LAYERS, FFN, MELS = 384, 4, 1536, 80  # Whisper tiny.en
-SHORTLIST = 11_700  # columns of the output layer the numpy decoder scores (about)
+SHORTLIST = 6_900  # columns of the output layer the numpy decoder scores (about; 11,700 before
+#                    the 2026-11-30 evening runs)
 
 
 def operations(frames: int, hypotheses: int, steps: int) -> tuple[float, float, float]:
