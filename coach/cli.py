@@ -139,6 +139,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # before numpy loads: Whisper's numpy decoder multiplies a few rows at a time, where
+    # more BLAS threads only spin on the cores the audio and the encoder need
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     parser, commands = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -282,9 +282,9 @@ def fit_items(quick: bool):
 
 
 def _logistic(rows: list) -> np.ndarray:
-    """Fit weights (light L2, Newton steps) on rows (.., correct, features)."""
-    x = np.array([r[-1] for r in rows])
-    y = np.array([float(r[-2]) for r in rows])
+    """Fit weights (light L2, Newton steps) on rows (.., correct, features, ..)."""
+    x = np.array([r[5] for r in rows])
+    y = np.array([float(r[4]) for r in rows])
     weights = np.zeros(x.shape[1])
     for _ in range(50):
         p = 1 / (1 + np.exp(-np.clip(x @ weights, -50, 50)))
@@ -312,6 +312,8 @@ def fit_verifier(engine: str, quick: bool, reuse: bool = False) -> int:  # noqa:
             answer, details = recognizer.measure(audio, expect, (), speech)
             if not answer.understood:
                 return answer, None
+            again, _ = recognizer.measure(audio, expect, (), speech, second=True)
+            details["agree"] = (again.kind, again.value) == (answer.kind, answer.value)
             return answer, {k: float(v) for k, v in details.items()
                             if isinstance(v, (int, float))}
     else:
@@ -341,7 +343,8 @@ def fit_verifier(engine: str, quick: bool, reuse: bool = False) -> int:  # noqa:
     if engine == "whisper":  # measurements -> the model's features, bias last
         from coach.hearing.whisper_engine import features
 
-        rows = [(*r[:5], None if r[5] is None else features(r[5]) + [1.0]) for r in rows]
+        rows = [(*r[:5], None if r[5] is None else features(r[5]) + [1.0],
+                 r[5] is not None and bool(r[5].get("agree", 1.0))) for r in rows]
     weights = _logistic([r for r in rows if r[0] == "tune" and r[5] is not None])
     print(f"# {engine} confidence fit ({'quick' if quick else 'full'}), "
           f"{time.strftime('%Y-%m-%d %H:%M')}")
@@ -349,55 +352,79 @@ def fit_verifier(engine: str, quick: bool, reuse: bool = False) -> int:  # noqa:
     print("\n| split | min confidence | FSDD | synthetic clean | synthetic noisy "
           "| non-answers rejected | wrong but confident |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    thresholds = (None, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    thresholds = (None, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
     for split in ("tune", "test"):
         chosen = [r for r in rows if r[0] == split]
         for threshold in thresholds:
             print(_fit_row(split, chosen, weights, threshold))
+    sure = None
+    if engine == "whisper":
+        from coach.hearing.whisper_engine import WhisperSettings
+
+        sure = WhisperSettings().sure
+        print(f"\nWith the second look (an answer under {sure} must mean the same from the "
+              "second window):\n")
+        print("| split | min confidence | FSDD | synthetic clean | synthetic noisy "
+              "| non-answers rejected | wrong but confident |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for split in ("tune", "test"):
+            chosen = [r for r in rows if r[0] == split]
+            for threshold in thresholds[1:]:
+                print(_fit_row(split, chosen, weights, threshold, sure))
     tune = [r for r in rows if r[0] == "tune"]
-    safe = next((t for t in thresholds[1:] if _wrong(tune, weights, t) <= 1.0), 0.9)
-    print(f"\nLowest threshold with ≤ 1% wrong but confident on tune: {safe:.1f}. "
+    safe = next((t for t in thresholds[1:] if _wrong(tune, weights, t, sure) <= 1.0), 0.9)
+    print(f"\nLowest threshold with ≤ 1% wrong but confident on tune"
+          f"{' (with the second look)' if sure else ''}: {safe:.2f}. "
           "Held out, each kind kept apart (correct or rejected / wrong but confident):\n")
     chosen_thresholds = sorted({0.5, 0.8, safe})
-    print("| held out | n | " + " | ".join(f"at {t:.1f}" for t in chosen_thresholds) + " |")
+    print("| held out | n | " + " | ".join(f"at {t:.2f}" for t in chosen_thresholds) + " |")
     print("| --- | ---: | " + " | ".join("---:" for _ in chosen_thresholds) + " |")
     test = [r for r in rows if r[0] == "test"]
     for detail in dict.fromkeys(r[2] for r in test):
         chosen = [r for r in test if r[2] == detail]
         cells = []
         for threshold in chosen_thresholds:
-            ok = [(not _accepted(r, weights, threshold)) if r[1] == "non-answers"
-                  else (_accepted(r, weights, threshold) and r[4]) for r in chosen]
-            wrong = [_accepted(r, weights, threshold) and not r[4] for r in chosen]
+            ok = [(not _accepted(r, weights, threshold, sure)) if r[1] == "non-answers"
+                  else (_accepted(r, weights, threshold, sure) and r[4]) for r in chosen]
+            wrong = [_accepted(r, weights, threshold, sure) and not r[4] for r in chosen]
             cells.append(f"{100 * np.mean(ok):.1f}% / {100 * np.mean(wrong):.1f}%")
         print(f"| {detail} | {len(chosen)} | " + " | ".join(cells) + " |")
     return 0
 
 
-def _accepted(row, weights: np.ndarray, threshold: float | None) -> bool:
+def _accepted(row, weights: np.ndarray, threshold: float | None,
+              sure: float | None = None) -> bool:
+    """``sure``: below it, the second look (row[6]: it agreed) must agree too."""
     if not row[3]:
         return False
     if threshold is None:
         return True
     z = float(np.clip(np.dot(weights, row[5]), -50, 50))
-    return 1 / (1 + np.exp(-z)) >= threshold
+    confidence = 1 / (1 + np.exp(-z))
+    if sure is not None and confidence < sure and not row[6]:
+        return False
+    return confidence >= threshold
 
 
-def _wrong(rows: list, weights: np.ndarray, threshold: float | None) -> float:
-    return 100 * float(np.mean([_accepted(r, weights, threshold) and not r[4] for r in rows]))
+def _wrong(rows: list, weights: np.ndarray, threshold: float | None,
+           sure: float | None = None) -> float:
+    return 100 * float(np.mean([_accepted(r, weights, threshold, sure) and not r[4]
+                                for r in rows]))
 
 
-def _fit_row(split: str, rows: list, weights: np.ndarray, threshold: float | None) -> str:
+def _fit_row(split: str, rows: list, weights: np.ndarray, threshold: float | None,
+             sure: float | None = None) -> str:
     def share(group: str) -> float:
         values = [r for r in rows if r[1] == group]
         if group == "non-answers":
-            return 100 * np.mean([not _accepted(r, weights, threshold) for r in values])
-        return 100 * np.mean([_accepted(r, weights, threshold) and r[4] for r in values])
+            return 100 * np.mean([not _accepted(r, weights, threshold, sure) for r in values])
+        return 100 * np.mean([_accepted(r, weights, threshold, sure) and r[4]
+                              for r in values])
 
-    label = "off" if threshold is None else f"{threshold:.1f}"
+    label = "off" if threshold is None else f"{threshold:.2f}"
     return (f"| {split} | {label} | {share('FSDD'):.1f}% | {share('synthetic clean'):.1f}% "
             f"| {share('synthetic noisy'):.1f}% | {share('non-answers'):.1f}% "
-            f"| {_wrong(rows, weights, threshold):.1f}% |")
+            f"| {_wrong(rows, weights, threshold, sure):.1f}% |")
 
 
 # -- Whisper's window -------------------------------------------------------------------------
@@ -550,7 +577,8 @@ def side_by_side(results: list[dict]) -> None:
 
 # -- Whisper's cost: by length, and on a Raspberry Pi 4 --------------------------------------
 D_MODEL, LAYERS, FFN, MELS = 384, 4, 1536, 80  # Whisper tiny.en
-SHORTLIST = 11_700  # columns of the output layer the numpy decoder scores (about)
+SHORTLIST = 6_900  # columns of the output layer the numpy decoder scores (about; 11,700 before
+#                    the 2026-11-30 evening runs)
 
 
 def operations(frames: int, hypotheses: int, steps: int) -> tuple[float, float, float]:

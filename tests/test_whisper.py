@@ -133,3 +133,56 @@ def test_fsdd_takes_at_8_khz_resample_like_the_microphone(whisper):
     assert rate == 8000
     first = whisper.decode(to_int16_16k(samples, rate), "reps")
     assert (first.kind, first.value) == ("reps", 3), first.details
+
+
+def test_quiet_goes_before_a_word_that_starts_the_clip(whisper):
+    """A trimmed take (FSDD) starts on the word: the window gets ``lead`` s of quiet
+    before it; a clip with audio before the speech keeps that audio instead."""
+    audio = np.full(16_000, 1000, np.int16)
+    window = whisper.window(audio, (0, 8000))
+    lead = int(whisper.settings.lead * 16_000)
+    assert not window[:lead].any() and window[lead] > 0
+    window = whisper.window(audio, (12_000, 16_000))
+    assert window[0] > 0  # the margin is audio, no quiet added
+    second = whisper.window(audio, (0, 8000), second=True)
+    assert not second[:int(whisper.settings.second_margin * 16_000)].any()
+
+
+def test_signal_to_noise_of_a_tone_in_hiss():
+    from coach.hearing.whisper_engine import signal_to_noise
+
+    rng = np.random.default_rng(5)
+    audio = rng.normal(0, 100, 48_000)
+    t = np.arange(16_000) / 16_000
+    audio[16_000:32_000] += 3000 * np.sqrt(2) * np.sin(2 * np.pi * 220 * t)
+    snr = signal_to_noise(audio.astype(np.int16), (16_000, 32_000))
+    assert 27 < snr < 32  # 20 log10(3000 / 100) = 29.5
+    assert signal_to_noise(np.zeros(16_000, np.int16), None) == 0.0
+
+
+def test_an_answer_under_sure_takes_a_second_look(whisper, monkeypatch):
+    from dataclasses import replace
+
+    monkeypatch.setattr(whisper, "settings", replace(whisper.settings, sure=1.01))
+    answer = whisper.decode(synth.pad(synth.speak("twelve", "en-us", 150)), "reps")
+    assert answer.value == 12
+    assert answer.details["second"] in ("12", "twelve")
+
+
+def test_the_entry_point_gives_numpy_one_blas_thread():
+    """Whisper's numpy decoder multiplies a few rows at a time: more BLAS threads only
+    spin. ``coach.cli.main`` pins one before numpy loads (Linux: threads are counted in
+    /proc)."""
+    import subprocess
+    import sys
+
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("counts threads in /proc")
+    code = ("import os\nos.environ.pop('OPENBLAS_NUM_THREADS', None)\n"
+            "from coach.cli import main\ntry:\n    main(['--version'])\n"
+            "except SystemExit:\n    pass\nimport numpy as np\n"
+            "np.ones((300, 300)) @ np.ones((300, 300))\n"
+            "print(os.environ['OPENBLAS_NUM_THREADS'], len(os.listdir('/proc/self/task')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1]).stdout.split()
+    assert out[-2:] == ["1", "1"]

@@ -33,8 +33,10 @@ _DTYPES = (np.float32, np.int8, np.int16, np.int32, np.float16)
 
 def read_model_bin(path: Path, prefix: str = "decoder/") -> dict[str, np.ndarray]:
     """The variables of a CTranslate2 model file whose names start with ``prefix``
-    (format: ctranslate2/specs/model_spec.py, binary version 6), as copies in their
-    stored type (float16 for faster-whisper's conversions)."""
+    (format: ctranslate2/specs/model_spec.py, binary version 6), in their stored type
+    (float16 for faster-whisper's conversions), as read-only maps of the file: only
+    the parts read later take memory (the shortlist's rows of the 40 MB embedding
+    table, not the table), and only while the arrays live."""
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
         position = 0
 
@@ -63,9 +65,7 @@ def read_model_bin(path: Path, prefix: str = "decoder/") -> dict[str, np.ndarray
             dtype = _DTYPES[number("B")]
             size = number("I")
             if name.startswith(prefix):
-                array = np.frombuffer(data, dtype, size // np.dtype(dtype).itemsize, position)
-                out[name[len(prefix):]] = array.reshape(shape).copy()
-                del array  # a view of the map: it must go before the map closes
+                out[name[len(prefix):]] = np.memmap(path, dtype, "r", position, tuple(shape))
             position += size
         for _ in range(number("I")):  # aliases, e.g. projection -> embeddings
             alias, target = text(), text()
