@@ -711,14 +711,15 @@ class Session:
                 break
             upcoming_item = plan.exercises[self.progress.exercise_index]
             upcoming = self.library.exercise(upcoming_item.id)
-            upcoming_progress = self.progress.exercises.get(upcoming_item.id)
+            # the next set's decisions too (a new exercise's at the plan's load, which is
+            # its load unless the history moves it): a short set leaves too little time
+            upcoming_progress = self.progress.exercises.get(upcoming_item.id) or \
+                ExerciseProgress(load=upcoming_item.load, tempo=upcoming_item.tempo, cue=None)
             self._prepare_lines([
                 f"Rest {adapt.number(round(self.settings.rest(item.rest)))} seconds.",
-                *self._lines_of_set(upcoming_item, upcoming, self.progress.set_number),
-                # its decisions too, when its load is known (the same exercise): a short
-                # set leaves the renderer too little time for them all
-                *(self._decisions_ahead(upcoming_item, upcoming, upcoming_progress)
-                  if upcoming_progress is not None else ())])
+                *self._lines_of_set(upcoming_item, upcoming, self.progress.set_number,
+                                    upcoming_progress),
+                *self._decisions_ahead(upcoming_item, upcoming, upcoming_progress)])
             self._rest(self.settings.rest(item.rest), upcoming)
         return COMPLETED
 
