@@ -12,8 +12,10 @@ cache is an empty data folder; a warm one was filled once by `coach device --pre
 - CPU while waiting for the start phrase (the device process and any speech child
   process it started, % of one core: the microphone stream and the voice gate);
 - peak memory (VmHWM) of the device process after a whole workout; the largest total of
-  the device and its speech children (resident sizes sampled every 50 ms), and with Vosk
-  and the Korean model from PyPI (its graph is larger than the small English model's);
+  the device and its children (the speech child, pactl; resident sizes sampled every
+  50 ms; a child not yet past exec still shares the device's pages and is left out), and
+  with Vosk and the Korean model from PyPI (its graph is larger than the small English
+  model's);
 - start-up to the first spoken word: from launching the process to the first audible
   sample of the greeting on the speaker's monitor;
 - turn latency: from the end of the athlete's answer, as recorded on the microphone path
@@ -150,6 +152,10 @@ class TreeMemory:
         self._thread.start()
 
     def _loop(self) -> None:
+        try:
+            own_command = Path(f"/proc/{self.pid}/cmdline").read_bytes()
+        except OSError:
+            return
         while not self._stop.wait(0.05):
             try:
                 own = proc_status(self.pid, "VmRSS") / 1024
@@ -158,6 +164,9 @@ class TreeMemory:
             kids = 0.0
             for child in children(self.pid):
                 try:
+                    # a child not yet past exec shares the device's memory: not its own
+                    if Path(f"/proc/{child}/cmdline").read_bytes() == own_command:
+                        continue
                     kids += proc_status(child, "VmRSS") / 1024
                 except OSError:
                     pass

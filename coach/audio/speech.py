@@ -6,6 +6,11 @@ at the speaker rate, from a memory cache (recent lines), a disk cache kept acros
 to a background renderer (a worker thread, never the audio callback) so that they are
 ready before they are due; ``warm(texts)`` renders them now (``--prepare``).
 
+With ``SpeechSettings.render_apart`` (``coach device``), a Piper line missing from the
+disk cache is rendered by a short-lived child process (``coach.audio.render_child``) into
+that cache and read back: the model's memory never joins this process's, and goes back to
+the system when the child exits after CHILD_IDLE_SECONDS without a line.
+
 Which engine speaks is the ``--voice`` setting (``coach.audio.voices``). When the Piper
 voice is missing or does not load, the coach says why once, in one log line, and speaks
 with espeak-ng.
@@ -334,7 +339,8 @@ class _RenderChild:
                                     error)
                         return None
                     self.started += 1
-                    log.debug("speech child %d started", self._process.pid)
+                    log.info("speech: a child process (%d) renders the lines missing from "
+                             "the cache, from %r", self._process.pid, text[:40])
                 try:
                     self._process.stdin.write(json.dumps({"text": text, "scene": scene}) + "\n")
                     self._process.stdin.flush()
