@@ -15,19 +15,29 @@ A short rising chime marks "listening", a falling one "done": there is no screen
 Every spoken line is a ``say`` event in ``--events``. While waiting, only the
 microphone is open: the speaker's stream is opened for each thing said and closed
 after it, which halves the CPU the wait costs (figures in README, Performance).
+
+Speech on a device budget: the device's fixed lines (greeting, the default plan's
+workout, the scan's script) are rendered once at set-up, by ``coach device --prepare``
+(``scripts/install-pi.sh`` runs it), into the disk speech cache. While the device runs,
+a line missing from the cache (a new load in a decision) is rendered by a short-lived
+child process (``SpeechSettings.render_apart``): Piper's ~215 MB never join the
+recognizer's in this process, and go back to the system when the child exits. Nothing
+is rendered while waiting for a start phrase (docs/notes/voice.md).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from coach import sounds
-from coach.audio import presence
+from coach.audio import presence, voices
 from coach.audio.engine import Microphone, Speaker
 from coach.audio.speech import Voice
 from coach.core.answers import Answer
@@ -41,6 +51,9 @@ from coach.workout.state import SessionSettings
 log = logging.getLogger(__name__)
 
 GREETING = "Coach ready. Say start workout, or body scan."
+NOTHING_RUNNING = "Nothing is running. Say start workout, or body scan."
+#: The device's own lines (the workout's and the scan's come from the plan and the script).
+DEVICE_LINES = (GREETING, NOTHING_RUNNING)
 
 
 class DeviceState(StrEnum):
@@ -80,7 +93,9 @@ class _Lost(Exception):
 class Device:
     def __init__(self, settings: Settings, options: DeviceSettings, events: EventWriter,
                  stop: threading.Event | None = None) -> None:
-        self.settings = settings
+        # Piper renders in a child process here: the device's memory is the recognizer's
+        self.settings = settings = replace(settings, speech=replace(settings.speech,
+                                                                    render_apart=True))
         self.options = options
         self.events = events
         self.stop = stop or threading.Event()
@@ -123,15 +138,64 @@ class Device:
         names.discard("demo")
         return sorted(names)
 
-    def _prepare_scans(self) -> None:
-        """A scan plans with the length of every line of its script: render them in the
-        background while the device waits (kept on disk, so only the first start pays)."""
+    # -- speech, rendered once at set-up --------------------------------------------------
+    def lines(self) -> tuple[list[str], list[str]]:
+        """Every line the device is likely to say: (workout scene, scan scene). The device's
+        own lines, "what's my plan", the default plan's workout (``Session.lines_of_plan``)
+        with the metronome's words, and every line of the full scan with its check-in."""
+        from coach.core import scan as core
+        from coach.core.library import builtin_library
+        from coach.core.plans import load_plan
+        from coach.core.tempo import PHASES, number_word
+        from coach.scan.loop import lines_to_prepare
+        from coach.workout.run import plan_lines
+
+        session = self.options.session
+        plan = load_plan(self.options.default_plan, builtin_library(),
+                         self.settings.paths.data_dir / "plans")
+        most = max((item.reps[1] for item in plan.exercises), default=12)
+        workout = [*DEVICE_LINES, self._plan_text(),
+                   *plan_lines(self.settings, session, self.options.default_plan),
+                   *(phase.word for phase in PHASES if session.phase_words),
+                   *(number_word(n) for n in range(1, session.reps_to_count(most) + 1)
+                     if session.rep_numbers)]
+        return workout, lines_to_prepare(self.settings, core.FULL)
+
+    def prepare(self) -> int:
+        """``coach device --prepare``: render every line of ``lines()`` into the disk cache
+        now, in this (short-lived) process, with a progress line on stderr; returns how many
+        were rendered. A device started after it says nothing it has to render first."""
+        from coach.audio.speech import SCAN, WORKOUT
+
+        started = time.monotonic()
+        speech = replace(self.settings.speech, render_apart=False)
+        workout, scan = (list(dict.fromkeys(texts)) for texts in self.lines())
+        total, rendered = len(workout) + len(scan), 0
+        for offset, scene, texts in ((0, WORKOUT, workout), (len(workout), SCAN, scan)):
+            voice = Voice(speech, self.settings.audio.output_rate,
+                          self.settings.paths.speech_cache, scene=scene)
+            rendered += voice.warm(texts, lambda done, _, offset=offset: print(
+                f"\r  preparing speech: {offset + done}/{total}", end="", file=sys.stderr,
+                flush=True))
+        print(f"\r  preparing speech: {total} lines ready ({rendered} rendered) in "
+              f"{time.monotonic() - started:.1f} s, in {self.settings.paths.speech_cache}",
+              file=sys.stderr)
+        return rendered
+
+    def _missing_lines(self) -> int:
+        """How many of the device's own and the scan's lines the cache lacks (a stat each)."""
         from coach.audio.speech import SCAN
         from coach.core import scan as core
+        from coach.scan.loop import lines_to_prepare
 
-        voice = Voice(self.settings.speech, self.settings.audio.output_rate,
-                      self.settings.paths.speech_cache, scene=SCAN)
-        voice.prepare(core.all_texts(core.load_script(core.FULL)))
+        scan = Voice(self.settings.speech, self.settings.audio.output_rate,
+                     self.settings.paths.speech_cache, scene=SCAN)
+        try:
+            texts = lines_to_prepare(self.settings, core.FULL)
+        except CoachError:
+            return 0  # a broken user script is reported when a scan is asked for
+        return (sum(not self.voice.is_cached(text) for text in DEVICE_LINES)
+                + sum(not scan.is_cached(text) for text in texts))
 
     # -- the loop -----------------------------------------------------------------------
     def _load_recognizer(self) -> None:
@@ -157,11 +221,14 @@ class Device:
         self._loader: threading.Thread | None = threading.Thread(
             target=self._load_recognizer, name="coach-load-recognizer", daemon=True)
         self._loader.start()
-        # rendered ahead on the speech worker; lines already in the disk cache need no
-        # model at all (Piper's ~150 MB are loaded only when a new line must be rendered)
-        self.voice.prepare([GREETING, "Stopping.", "Starting your workout.",
-                            "Starting a body scan."])
-        self._prepare_scans()
+        # lines already in the disk cache need no model at all; a missing one is rendered
+        # by the speech child process, never in this one (nothing renders while waiting)
+        self.voice.prepare(DEVICE_LINES)
+        missing = self._missing_lines()
+        if missing and self.voice.choice.engine == voices.PIPER:
+            log.warning("coach device: %d lines are not in the speech cache yet; a body scan "
+                        "renders its lines before it starts. Run `coach device --prepare` "
+                        "once (scripts/install-pi.sh does) so that nothing waits", missing)
         while not self.stop.is_set():
             if self.options.max_activities is not None and \
                     self.activities >= self.options.max_activities:
@@ -215,7 +282,7 @@ class Device:
                 if answer.kind == "command" and commands.action(
                         Moment.WAITING, str(answer.value)) is Action.NOTHING_RUNNING:
                     with self._speaking() as speaker:
-                        self._say(speaker, "Nothing is running. Say start workout, or body scan.")
+                        self._say(speaker, NOTHING_RUNNING)
                 if mic.frames_read == before or not mic.active:
                     raise _Lost("the microphone stopped delivering sound")
                 gone = presence.missing(self.settings.audio)
@@ -271,7 +338,7 @@ class Device:
             finally:
                 answers.close()
 
-    def _tell_plan(self) -> None:
+    def _plan_text(self) -> str:
         from coach.core.library import builtin_library
         from coach.core.plans import load_plan
 
@@ -279,7 +346,10 @@ class Device:
         plan = load_plan(self.options.default_plan, library,
                          self.settings.paths.data_dir / "plans")
         names = [library.exercise(item.id).name for item in plan.exercises]
-        text = (f"Your plan is {plan.name}: " + ", ".join(names[:-1])
+        return (f"Your plan is {plan.name}: " + ", ".join(names[:-1])
                 + (f" and {names[-1]}" if len(names) > 1 else names[0]) + ".")
+
+    def _tell_plan(self) -> None:
+        text = self._plan_text()
         with self._speaking() as speaker:
             self._say(speaker, text)

@@ -58,6 +58,10 @@ class SpeechSettings:
     """Where ``coach voices fetch`` installs Piper voices (``<data>/voices``)."""
     cache_bytes: int = 200 * 1024 * 1024
     """Cap of the disk speech cache in bytes; the least recently used lines go first."""
+    render_apart: bool = False
+    """Render Piper lines in a short-lived child process instead of this one (``coach
+    device``): the model's ~215 MB live only while lines are missing from the disk cache,
+    and go back to the system when the child exits."""
 
 
 @dataclass(frozen=True)

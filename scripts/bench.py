@@ -3,13 +3,19 @@
 
     .venv/bin/python scripts/bench.py [--engines whisper,pocketsphinx] [--turns 20]
                                       [--idle-seconds 20] [--starts 5] [--no-vosk]
+                                      [--voices default,espeak:en-us] [--caches cold,warm]
 
-One column per engine (``--engine`` of `coach device`), measured one after the other.
-Rows:
-- CPU while waiting for the start phrase (the device process, % of one core: the
-  microphone stream and the voice gate);
-- peak memory (VmHWM) after a whole workout, and with Vosk and the Korean model from
-  PyPI (its graph is larger than the small English model's);
+One column per engine (``--engine`` of `coach device`), voice (``--voice``; ``default`` is
+the default install's, Piper) and speech cache, measured one after the other. A cold
+cache is an empty data folder; a warm one was filled once by `coach device --prepare`
+(the install step), timed in its own row. Rows:
+- CPU while waiting for the start phrase (the device process and any speech child
+  process it started, % of one core: the microphone stream and the voice gate);
+- peak memory (VmHWM) of the device process after a whole workout; the largest total of
+  the device and its children (the speech child, pactl; resident sizes sampled every
+  50 ms; a child not yet past exec still shares the device's pages and is left out), and
+  with Vosk and the Korean model from PyPI (its graph is larger than the small English
+  model's);
 - start-up to the first spoken word: from launching the process to the first audible
   sample of the greeting on the speaker's monitor;
 - turn latency: from the end of the athlete's answer, as recorded on the microphone path
@@ -104,26 +110,99 @@ def proc_status(pid: int, key: str) -> int:
     return 0
 
 
+def children(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (the device's speech child)."""
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        try:
+            tasks = list(Path(f"/proc/{parent}/task").iterdir())
+        except OSError:  # it ended meanwhile
+            continue
+        for task in tasks:
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found += kids
+            frontier += kids
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU of ``pid``, of its children that ended (cutime) and of those still running."""
+    total = 0.0
+    for number, process in enumerate([pid, *children(pid)]):
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks = int(fields[11]) + int(fields[12])
+        if number == 0:
+            ticks += int(fields[13]) + int(fields[14])
+        total += ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class TreeMemory:
+    """The largest resident total of a process and its children, sampled every 50 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_total = 0.0
+        self.peak_children = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        try:
+            own_command = Path(f"/proc/{self.pid}/cmdline").read_bytes()
+        except OSError:
+            return
+        while not self._stop.wait(0.05):
+            try:
+                own = proc_status(self.pid, "VmRSS") / 1024
+            except OSError:
+                return
+            kids = 0.0
+            for child in children(self.pid):
+                try:
+                    # a child not yet past exec shares the device's memory: not its own
+                    if Path(f"/proc/{child}/cmdline").read_bytes() == own_command:
+                        continue
+                    kids += proc_status(child, "VmRSS") / 1024
+                except OSError:
+                    pass
+            self.peak_total = max(self.peak_total, own + kids)
+            self.peak_children = max(self.peak_children, kids)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 class Device:
     """A `coach device` process and its events."""
 
     def __init__(self, card: VirtualCard, folder: Path, *extra: str, sets: int = 10,
-                 engine: str = "auto") -> None:
+                 engine: str = "auto", voice: str = "default", cache: Path | None = None,
+                 prepare: bool = False) -> None:
         self.events_path = folder / "events.jsonl"
         plans = folder / "data" / "plans"
         plans.mkdir(parents=True, exist_ok=True)
         (plans / "bench.toml").write_text(PLAN.format(sets=sets))
+        env = card.client_env()
+        if cache is not None:
+            env["COACH_CACHE_DIR"] = str(cache)
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "coach", "--data-dir", str(folder / "data"), "device",
+            [sys.executable, "-m", "coach", "--data-dir", str(folder / "data"),
+             *([] if voice == "default" else ["--voice", voice]), "device",
              "--events", str(self.events_path), "--plan", "bench", "--rest-scale", "0.1",
-             "--max-reps", "1", "--once", "--engine", engine, *extra],
-            cwd=ROOT, env=card.client_env(), stdout=subprocess.DEVNULL,
+             "--max-reps", "1", "--once", "--engine", engine,
+             *(["--prepare"] if prepare else []), *extra],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
             stderr=open(folder / "stderr.txt", "w"))  # noqa: SIM115
         self.seen = 0
 
@@ -178,7 +257,19 @@ def athlete_wavs(folder: Path) -> dict[str, Path]:
     return files
 
 
-def measure_startup(card: VirtualCard, runs: int, engine: str) -> list[float]:
+def prepare_cache(card: VirtualCard, engine: str, voice: str, sets: int) -> tuple[Path, float]:
+    """A speech cache filled by `coach device --prepare` (the install step); its seconds."""
+    cache = Path(tempfile.mkdtemp(prefix="coach-bench-cache-"))
+    folder = Path(tempfile.mkdtemp(prefix="coach-bench-prepare-"))
+    device = Device(card, folder, sets=sets, engine=engine, voice=voice, cache=cache,
+                    prepare=True)
+    if device.process.wait() != 0:
+        raise SystemExit("device --prepare failed; see " + str(folder / "stderr.txt"))
+    return cache, time.perf_counter() - device.started
+
+
+def measure_startup(card: VirtualCard, runs: int, engine: str, voice: str = "default",
+                    cache: Path | None = None) -> list[float]:
     """Seconds from launching `coach device` to the greeting's first audible sample."""
     results = []
     speaker = MonitorRecorder(SPEAKER_MONITOR)
@@ -186,7 +277,7 @@ def measure_startup(card: VirtualCard, runs: int, engine: str) -> list[float]:
         for _ in range(runs):
             with tempfile.TemporaryDirectory() as folder:
                 time.sleep(0.5)
-                device = Device(card, Path(folder), engine=engine)
+                device = Device(card, Path(folder), engine=engine, voice=voice, cache=cache)
                 launched = device.started
                 device.wait_state("WAITING", 30)
                 heard = speaker.loud_times()
@@ -199,14 +290,16 @@ def measure_startup(card: VirtualCard, runs: int, engine: str) -> list[float]:
     return results
 
 
-def measure_session(card: VirtualCard, turns: int, idle: float, engine: str) -> dict:
+def measure_session(card: VirtualCard, turns: int, idle: float, engine: str,
+                    voice: str = "default", cache: Path | None = None) -> dict:
     """Idle CPU, then a workout answered by voice: turn latencies and peak memory."""
     folder = Path(tempfile.mkdtemp(prefix="coach-bench-"))
     wavs = athlete_wavs(folder)
     sets = max(1, (turns + 1) // 2)
     microphone = MonitorRecorder(MICROPHONE_SOURCE)
     speaker = MonitorRecorder(SPEAKER_MONITOR)
-    device = Device(card, folder, sets=sets, engine=engine)
+    device = Device(card, folder, sets=sets, engine=engine, voice=voice, cache=cache)
+    tree = TreeMemory(device.process.pid)
     spoken: list[tuple[float, float]] = []  # (start, end) of each athlete answer played
 
     def say(text: str) -> None:
@@ -237,6 +330,7 @@ def measure_session(card: VirtualCard, turns: int, idle: float, engine: str) -> 
         time.sleep(3.0)  # the last reply
         peak = proc_status(device.process.pid, "VmHWM") / 1024
     finally:
+        tree.stop()
         device.close()
         microphone.close()
         speaker.close()
@@ -251,7 +345,8 @@ def measure_session(card: VirtualCard, turns: int, idle: float, engine: str) -> 
         if len(reply) and reply[0] - answer_end < 10:
             latencies.append(float(reply[0] - answer_end))
     return {"idle_cpu": idle_cpu * 100, "idle_rss": idle_rss, "peak": peak,
-            "latencies": latencies}
+            "latencies": latencies, "tree_peak": tree.peak_total,
+            "child_peak": tree.peak_children}
 
 
 def measure_vosk_memory(card: VirtualCard) -> float | None:
@@ -285,17 +380,32 @@ def main() -> int:
     parser.add_argument("--idle-seconds", type=float, default=20.0)
     parser.add_argument("--starts", type=int, default=5)
     parser.add_argument("--no-vosk", action="store_true", help="skip the Vosk memory row")
+    parser.add_argument("--voices", default="default",
+                        help="comma-separated --voice values (default: the default install's)")
+    parser.add_argument("--caches", default="cold",
+                        help="cold (an empty data folder), warm (after `coach device "
+                        "--prepare`), or both: cold,warm")
     options = parser.parse_args()
-    engines = [e.strip() for e in options.engines.split(",") if e.strip()]
+    setups = [(engine.strip(), voice.strip(), cache.strip())
+              for engine in options.engines.split(",") if engine.strip()
+              for voice in options.voices.split(",") if voice.strip()
+              for cache in options.caches.split(",") if cache.strip()]
+    engines = [" ".join(part for part in setup if part != "default") for setup in setups]
     card = VirtualCard(Path(str(default_dir()) + "-bench-device")).start()
     card.activate()
     results = {}
-    for engine in engines:
-        session = measure_session(card, options.turns, options.idle_seconds, engine)
-        session["starts"] = measure_startup(card, options.starts, engine)
-        results[engine] = session
+    for name, (engine, voice, cache_kind) in zip(engines, setups, strict=True):
+        cache, prepared = None, None
+        if cache_kind == "warm":
+            cache, prepared = prepare_cache(card, engine, voice,
+                                            max(1, (options.turns + 1) // 2))
+        session = measure_session(card, options.turns, options.idle_seconds, engine, voice,
+                                  cache)
+        session["starts"] = measure_startup(card, options.starts, engine, voice, cache)
+        session["prepared"] = prepared
+        results[name] = session
         turns = session["latencies"]
-        print(f"{engine}: turn latencies (ms): " + ", ".join(f"{t * 1000:.0f}" for t in turns)
+        print(f"{name}: turn latencies (ms): " + ", ".join(f"{t * 1000:.0f}" for t in turns)
               + f"; idle RSS {session['idle_rss']:.0f} MB; start-ups (s): "
               + ", ".join(f"{s:.2f}" for s in session["starts"]), file=sys.stderr)
     vosk_peak = None if options.no_vosk else measure_vosk_memory(card)
@@ -309,11 +419,18 @@ def main() -> int:
     def p95_ms(r) -> str:
         return f"{np.percentile(r['latencies'], 95) * 1000:.0f} ms" if r["latencies"] else "n/a"
 
-    peak_target = " / ".join(TARGETS["peak"].get(e, "report") for e in engines)
+    peak_target = " / ".join(dict.fromkeys(TARGETS["peak"].get(setup[0], "report")
+                                           for setup in setups))
     rows = [
+        ("set-up: `coach device --prepare` (once)",
+         cells(lambda r: "n/a" if r["prepared"] is None else f"{r['prepared']:.1f} s"),
+         "report"),
         ("CPU while waiting for the start phrase",
          cells(lambda r: f"{r['idle_cpu']:.1f}% of one core"), TARGETS["idle"]),
         ("peak memory (a whole workout)", cells(lambda r: f"{r['peak']:.0f} MB"), peak_target),
+        ("largest device + speech child total (sampled)",
+         cells(lambda r: f"{r['tree_peak']:.0f} MB (child {r['child_peak']:.0f} MB)"),
+         "report"),
         ("start-up to the first spoken word, median of "
          f"{options.starts}", cells(lambda r: f"{statistics.median(r['starts']):.2f} s"
                                     if r["starts"] else "n/a"), TARGETS["start"]),

@@ -241,3 +241,95 @@ def test_voice_settings_are_parsed():
 
     assert voices.parse(ATHLETE_VOICE, None).engine == voices.ESPEAK
     assert WORKOUT.length_scale < SCAN.length_scale and SCAN.level < WORKOUT.level
+
+
+APART = """
+import json, sys
+from pathlib import Path
+from coach.audio import speech
+from coach.settings import SpeechSettings
+voice = speech.Voice(SpeechSettings(voice=sys.argv[2] or None, render_apart=True), 22050,
+                     Path(sys.argv[1]))
+samples = voice.render("Rest ten seconds.")
+again = voice.render("Rest ten seconds.")  # from the memory cache: no second child
+status = Path("/proc/self/status").read_text()
+peak = next(int(l.split()[1]) for l in status.splitlines() if l.startswith("VmHWM:"))
+print(json.dumps({"seconds": len(samples) / 22050, "piper_here": "piper" in sys.modules,
+                  "children": speech.children_started(), "engine": voice.choice.label,
+                  "why": voice.fell_back, "peak_mb": peak / 1024}))
+"""
+
+
+def test_rendered_apart_piper_stays_out_of_the_device_process(tmp_path):
+    """`coach device` renders a missing line in a child process: the line lands in the
+    disk cache, the device's own process never imports Piper (its ~215 MB stay out of the
+    device's peak), and the child has ended when the device does."""
+    import subprocess
+    import sys
+
+    cache = tmp_path / "speech"
+    result = subprocess.run([sys.executable, "-c", APART, str(cache), ""], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["engine"] == "piper:en_US-joe-medium" and report["why"] is None
+    assert not report["piper_here"] and report["children"] == 1
+    assert 0.5 < report["seconds"] < 3.0
+    assert report["peak_mb"] < 120, report  # numpy and the interpreter, no model
+    # the same line, read by an in-process voice: cached under the same key, no render
+    assert Voice(SpeechSettings(), 22_050, cache).is_cached("Rest ten seconds.")
+    # a corrupt voice: the child falls back to espeak-ng, and so does the device, in one line
+    broken = tmp_path / "en_US-broken-medium.onnx"
+    broken.write_bytes(b"not a model" * 1000)
+    Path(f"{broken}.json").write_text(bundled_model().with_suffix(".onnx.json").read_text())
+    result = subprocess.run([sys.executable, "-c", APART, str(cache), str(broken)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["engine"] == "espeak:en-us" and "does not load" in report["why"]
+    assert report["seconds"] > 0.5 and "Traceback" not in result.stderr
+
+
+def test_device_prepare_renders_every_line_the_device_says(tmp_path):
+    """`coach device --prepare` (the install step) leaves nothing for a device to render:
+    its own lines, the plan's workout and the full scan with its check-in."""
+    from coach.audio.speech import SCAN, WORKOUT
+    from coach.device import GREETING, Device, DeviceSettings
+    from coach.events import EventWriter
+    from coach.settings import Paths, Settings
+
+    from .live import QUICK_PLAN
+
+    data = tmp_path / "data"
+    (data / "plans").mkdir(parents=True)
+    (data / "plans" / "quick.toml").write_text(QUICK_PLAN)
+    result = run_coach("--data-dir", str(data), "--voice", "espeak:en-us", "device",
+                       "--prepare", "--plan", "quick", env=isolated(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "lines ready" in result.stderr and "Traceback" not in result.stderr
+    settings = Settings(speech=SpeechSettings(voice="espeak:en-us"),
+                        paths=Paths(data_dir=data, cache_dir=tmp_path / "cache"))
+    device = Device(settings, DeviceSettings(default_plan="quick"), EventWriter(None))
+    workout, scan = device.lines()
+    assert GREETING in workout and "Ready?" in workout and len(scan) > 30
+    for scene, texts in ((WORKOUT, workout), (SCAN, scan)):
+        voice = Voice(device.settings.speech, device.settings.audio.output_rate,
+                      settings.paths.speech_cache, scene=scene)
+        missing = [text for text in texts if not voice.is_cached(text)]
+        assert missing == [], missing[:5]
+    assert device._missing_lines() == 0
+
+
+def test_a_line_that_is_due_goes_before_the_lines_rendered_ahead(tmp_path):
+    """A `say` whose line is not ready renders it at once, after the line the renderer is
+    on, not after the renderer's whole queue (its lock is not fair: it used to win it back
+    after every line, and a due decision waited for 20 others: 1-2.7 s turns)."""
+    voice = Voice(SpeechSettings(voice="espeak:en-us"), RATE, tmp_path)
+    queue = [f"Set {number} of 30. Ten kilos, eight to twelve reps." for number in range(30)]
+    voice.prepare(queue)
+    time.sleep(0.2)  # the renderer is on its first lines
+    voice.render("How many reps?")
+    assert not voice.is_cached(queue[-1])  # the queue was still waiting
+    assert voice.wait_prepared(timeout=120)
+    assert all(voice.is_cached(text) for text in queue)
+    voice.close()

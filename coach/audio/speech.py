@@ -6,6 +6,11 @@ at the speaker rate, from a memory cache (recent lines), a disk cache kept acros
 to a background renderer (a worker thread, never the audio callback) so that they are
 ready before they are due; ``warm(texts)`` renders them now (``--prepare``).
 
+With ``SpeechSettings.render_apart`` (``coach device``), a Piper line missing from the
+disk cache is rendered by a short-lived child process (``coach.audio.render_child``) into
+that cache and read back: the model's memory never joins this process's, and goes back to
+the system when the child exits after CHILD_IDLE_SECONDS without a line.
+
 Which engine speaks is the ``--voice`` setting (``coach.audio.voices``). When the Piper
 voice is missing or does not load, the coach says why once, in one log line, and speaks
 with espeak-ng.
@@ -22,9 +27,12 @@ import atexit
 import contextlib
 import hashlib
 import io
+import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import weakref
@@ -75,6 +83,39 @@ _reported: set[str] = set()
 _reported_lock = threading.Lock()
 
 
+class _DueFirst:
+    """Lines that are due go before lines rendered ahead. A ``say`` that must render its
+    line marks itself due; every background renderer waits before starting its next line
+    while one is (the line it is rendering is finished first). Without it the renderer,
+    taking the engine's lock again straight after each line, kept a due line waiting for
+    its whole queue (locks are not fair): turns of 1-2.7 s with espeak-ng on a device."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._due = 0
+
+    @contextlib.contextmanager
+    def due(self):
+        with self._condition:
+            self._due += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._due -= 1
+                self._condition.notify_all()
+
+    def wait_clear(self) -> None:
+        with self._condition:
+            self._condition.wait_for(lambda: self._due == 0)
+
+
+_due_first = _DueFirst()
+#: pyttsx3 keeps one engine per driver for the whole process, whatever the Voice: one
+#: utterance at a time across all of them.
+_espeak_lock = threading.Lock()
+
+
 def say_once(message: str) -> None:
     """Log ``message`` once per process (a fallback is said once, not per line or voice)."""
     with _reported_lock:
@@ -97,6 +138,8 @@ class Voice:
         self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
         self._memory_bytes = 0
         self._memory_lock = threading.Lock()
+        self.fell_back: str | None = None
+        """Why this voice speaks with espeak-ng instead of the Piper voice asked for."""
         self.choice = voices.parse(settings.voice, settings.voices_dir)
         if self.choice.engine == voices.PIPER and not self.choice.model.exists():
             self._fall_back(f"the Piper voice {self.choice.name} is not installed "
@@ -112,6 +155,7 @@ class Voice:
         espeak = voices.VoiceChoice(voices.ESPEAK, voices.DEFAULT_ESPEAK)
         say_once(f"coach: {why}; speaking with espeak-ng instead"
                  + ("" if self.choice.default else f" ({espeak.label})"))
+        self.fell_back = why
         self.choice = espeak
         self._stamp = ""
 
@@ -184,10 +228,14 @@ class Voice:
             cached = self._recall(key)
             if cached is not None:
                 return cached
-        samples = self._synthesise(text)
+        if ahead:
+            samples, stored = self._synthesise(text)
+        else:
+            with _due_first.due():
+                samples, stored = self._synthesise(text)
         key = self.key(text)  # a fallback during the first render changes the key
         self._remember(key, samples)
-        if self.disk is not None:
+        if self.disk is not None and not stored:
             self.disk.put(key, samples)
         return samples
 
@@ -216,7 +264,13 @@ class Voice:
                 _, dropped = self._memory.popitem(last=False)
                 self._memory_bytes -= dropped.nbytes
 
-    def _synthesise(self, text: str) -> np.ndarray:
+    def _synthesise(self, text: str) -> tuple[np.ndarray, bool]:
+        """The rendered line, and whether it is in the disk cache already."""
+        if self.settings.render_apart and self.disk is not None \
+                and self.choice.engine == voices.PIPER:
+            samples = self._synthesise_apart(text)
+            if samples is not None:
+                return samples, True
         engine = self._engine()
         scene = self.scene
         if isinstance(engine, _Espeak):
@@ -229,7 +283,21 @@ class Voice:
             gain = PIPER_PEAK * self.settings.volume * scene.level
         out = trim_silence(resample(samples, rate, self.output_rate), self.output_rate) * gain
         # as the disk cache keeps it (16 bits), so a line sounds the same from either cache
-        return _from_int16(_to_int16(out))
+        return _from_int16(_to_int16(out)), False
+
+    def _synthesise_apart(self, text: str) -> np.ndarray | None:
+        """Render in the child process (``render_apart``); None: render here after all."""
+        scene = self.scene
+        reply = _child_for(self).render(text, [scene.name, scene.length_scale, scene.level,
+                                               scene.sentence_pause])
+        if reply is None:
+            return None
+        if reply.get("why") and self.choice.engine == voices.PIPER:
+            self._fall_back(reply["why"])  # the child speaks with espeak-ng: so do we
+        if reply.get("error"):
+            raise MissingPart(reply["error"], "check `coach doctor`")
+        assert self.disk is not None
+        return self.disk.get(self.key(text))
 
     def duration(self, text: str) -> float:
         """Seconds the rendered utterance lasts."""
@@ -269,6 +337,102 @@ class Voice:
         if self._renderer is not None:
             self._renderer.stop()
             self._renderer = None
+
+
+#: Seconds a render child stays after its last line: a workout asks for lines in bursts
+#: (a set's start, its count, the rest), so one child usually serves a whole set.
+CHILD_IDLE_SECONDS = 20.0
+
+
+class _RenderChild:
+    """``coach.audio.render_child`` in a child process, started for the first missing line
+    and ended after CHILD_IDLE_SECONDS without one (its memory goes back to the system).
+    One per process and speech settings: the device, its session and its scan share it."""
+
+    def __init__(self, argument: str) -> None:
+        self.argument = argument
+        self._process = None
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self.started = 0
+        """How many child processes were started (the device logs and tests count it)."""
+
+    def render(self, text: str, scene: list) -> dict | None:
+        """Have the child render ``text`` into the disk cache; its reply, or None when the
+        child could not run (the caller then renders in this process)."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            for _ in range(2):  # a child that died (killed, out of memory): once more
+                if self._process is None or self._process.poll() is not None:
+                    try:
+                        self._process = subprocess.Popen(
+                            [sys.executable, "-m", "coach.audio.render_child", self.argument],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            bufsize=1)
+                    except OSError as error:
+                        log.warning("coach: no speech child process (%s); rendering here",
+                                    error)
+                        return None
+                    self.started += 1
+                    log.info("speech: a child process (%d) renders the lines missing from "
+                             "the cache, from %r", self._process.pid, text[:40])
+                try:
+                    self._process.stdin.write(json.dumps({"text": text, "scene": scene}) + "\n")
+                    self._process.stdin.flush()
+                    reply = self._process.stdout.readline()
+                except (OSError, ValueError):
+                    reply = ""
+                if reply:
+                    self._timer = threading.Timer(CHILD_IDLE_SECONDS, self.close)
+                    self._timer.daemon = True
+                    self._timer.start()
+                    return json.loads(reply)
+                self._end()
+            log.warning("coach: the speech child process stopped twice; rendering here")
+            return None
+
+    def close(self) -> None:
+        with self._lock:
+            self._end()
+
+    def _end(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            process.stdin.close()  # the child's loop ends; it exits and frees the model
+        try:
+            process.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        with contextlib.suppress(OSError, ValueError):
+            process.stdout.close()
+        log.debug("speech child %d ended", process.pid)
+
+
+_children: dict[str, _RenderChild] = {}
+_children_lock = threading.Lock()
+
+
+def _child_for(voice: Voice) -> _RenderChild:
+    from coach.audio.render_child import settings_to_json
+
+    assert voice.cache_dir is not None
+    argument = settings_to_json(voice.settings, voice.output_rate, voice.cache_dir)
+    with _children_lock:
+        child = _children.get(argument)
+        if child is None:
+            child = _children[argument] = _RenderChild(argument)
+        return child
+
+
+def children_started() -> int:
+    """How many render children this process has started (all settings)."""
+    with _children_lock:
+        return sum(child.started for child in _children.values())
 
 
 class _Renderer:
@@ -314,6 +478,7 @@ class _Renderer:
         with contextlib.suppress(OSError, AttributeError):  # Linux: this thread only
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
         while True:
+            _due_first.wait_clear()  # a line that is due renders first
             with self._condition:
                 self._condition.wait_for(lambda: self._queue or self._stopped)
                 if self._stopped:
@@ -343,6 +508,10 @@ def _stop_renderers() -> None:
     session under it) goes away."""
     for renderer in list(_renderers):
         renderer.stop(wait=5.0)
+    with _children_lock:
+        children = list(_children.values())
+    for child in children:
+        child.close()
 
 
 class DiskCache:
@@ -451,7 +620,7 @@ class _Espeak:
         self.settings = settings
         self._engine = None
         self.voice_id: str | None = None
-        self._lock = threading.Lock()
+        self._lock = _espeak_lock
         self._finished = threading.Event()
         self._init_engine()
 

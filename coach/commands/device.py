@@ -25,6 +25,10 @@ def add_arguments(parser) -> None:
                         help="count at most this many reps per set")
     parser.add_argument("--once", action="store_true",
                         help="return after one workout or scan (for tests and scripts)")
+    parser.add_argument("--prepare", action="store_true",
+                        help="render every line the device is likely to say (the plan's "
+                        "workout, the body scan) into the speech cache, then exit: run once "
+                        "at set-up, so the device never loads the voice model while it runs")
 
 
 def run(args, settings: Settings) -> int:
@@ -47,4 +51,8 @@ def run(args, settings: Settings) -> int:
         session=SessionSettings(rest_scale=args.rest_scale, max_reps=args.max_reps,
                                 engine=args.engine, model=args.model))
     with EventWriter(args.events) as events:
-        return Device(settings, options, events).run()
+        device = Device(settings, options, events)
+        if args.prepare:
+            device.prepare()
+            return 0
+        return device.run()

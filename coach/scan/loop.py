@@ -355,3 +355,15 @@ def run_live(settings: Settings, request: ScanRequest, events: ev.EventWriter, t
     finally:
         answers.close()
     return outcome
+
+
+def lines_to_prepare(settings: Settings, style: str = core.FULL) -> list[str]:
+    """Every line a scan of ``style`` may say, at any length, with its check-in: rendered
+    once at set-up by ``coach device --prepare`` (a scan plans from their lengths)."""
+    user_dir = user_scan_dir(settings.paths)
+    checkin = core.load_checkin(user_dir)
+    lines = core.all_texts(core.load_script(style, user_dir))
+    lines += [checkin.feeling, checkin.feeling_again]
+    if style == core.PRE_WORKOUT:
+        return lines + [checkin.sore, checkin.sore_again, checkin.thanks_pre_workout]
+    return lines + [checkin.thanks]

@@ -142,6 +142,13 @@ def tempo_words(tempo_text: str) -> str:
     return ", ".join(parts)
 
 
+def opening_line(plan: Plan) -> str:
+    """The first line of a session (rendered while the session is set up)."""
+    exercises, sets = len(plan.exercises), plan.total_sets
+    return (f"{plan.name}. {exercises} exercise{'s' * (exercises != 1)}, "
+            f"{sets} set{'s' * (sets != 1)}. Say pause, repeat, skip or stop at any time.")
+
+
 class Session:
     """One run of a plan. Build it, call ``run()``; everything it needs is passed in."""
 
@@ -474,9 +481,7 @@ class Session:
                                       self.plan.connection, one_rep_max, tuple(places))
 
     def _intro(self) -> str:
-        exercises, sets = len(self.plan.exercises), self.plan.total_sets
-        return (f"{self.plan.name}. {exercises} exercise{'s' * (exercises != 1)}, "
-                f"{sets} set{'s' * (sets != 1)}. Say pause, repeat, skip or stop at any time.")
+        return opening_line(self.plan)
 
     def lines_of_plan(self) -> list[str]:
         """Every line the plan is likely to say, for ``--prepare``: each set's lines as the
@@ -509,8 +514,9 @@ class Session:
         """Play the set (on from ``done`` reps already counted before a device was lost);
         returns the reps (seconds) counted. Raises on skip/stop and a lost device."""
         self._enter(State.COUNTING)
-        self._prepare_lines([*self._decisions_ahead(item, exercise),
-                             f"Rest {adapt.number(round(self.settings.rest(item.rest)))} seconds.",
+        # the rest line first: it is said after any decision, and is short to render
+        self._prepare_lines([f"Rest {adapt.number(round(self.settings.rest(item.rest)))} seconds.",
+                             *self._decisions_ahead(item, exercise),
                              "That's the whole session. Well done."])
         total = self.settings.reps_to_count(item.reps[1])
         while done < total:
@@ -742,9 +748,15 @@ class Session:
                 break
             upcoming_item = plan.exercises[self.progress.exercise_index]
             upcoming = self.library.exercise(upcoming_item.id)
-            self._prepare_lines([f"Rest {adapt.number(round(self.settings.rest(item.rest)))} "
-                                 "seconds.", *self._lines_of_set(
-                                     upcoming_item, upcoming, self.progress.set_number)])
+            # the next set's decisions too (a new exercise's at the plan's load, which is
+            # its load unless the history moves it): a short set leaves too little time
+            upcoming_progress = self.progress.exercises.get(upcoming_item.id) or \
+                ExerciseProgress(load=upcoming_item.load, tempo=upcoming_item.tempo, cue=None)
+            self._prepare_lines([
+                f"Rest {adapt.number(round(self.settings.rest(item.rest)))} seconds.",
+                *self._lines_of_set(upcoming_item, upcoming, self.progress.set_number,
+                                    upcoming_progress),
+                *self._decisions_ahead(upcoming_item, upcoming, upcoming_progress)])
             self._rest(self.settings.rest(item.rest), upcoming)
         return COMPLETED
 

@@ -20,7 +20,7 @@ from coach.errors import CoachError
 from coach.events import EventWriter
 from coach.settings import Settings
 from coach.store import Store
-from coach.workout.loop import Session, SessionResult
+from coach.workout.loop import Session, SessionResult, opening_line
 from coach.workout.state import SessionSettings
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,23 @@ def prepare_speech(voice, lines: list[str]) -> None:
           f"{time.monotonic() - started:.1f} s", file=sys.stderr)
 
 
+def plan_lines(settings: Settings, options: SessionSettings, plan: str | None = None
+               ) -> list[str]:
+    """Every line ``plan`` is likely to say (``Session.lines_of_plan``), without starting a
+    session: for ``coach device --prepare``, which renders them once at set-up."""
+    from coach.audio.engine import OfflineSpeaker
+    from coach.workout.state import Progress
+
+    with Store(settings.paths.database) as store:
+        library, chosen, _ = _plan_and_resume(store, settings, plan, False)
+        fresh = Progress(chosen.key, chosen.source, chosen.text)  # read, never stored
+        session = Session(plan=chosen, library=library, store=store,
+                          speaker=OfflineSpeaker(settings.audio.output_rate), voice=None,
+                          source=None, settings=options,
+                          resume={"id": 0, "state": fresh.to_json()})
+        return session.lines_of_plan()
+
+
 def run_session(settings: Settings, options: SessionSettings, *, plan: str | None = None,
                 resume: bool = False, answers: Path | None = None, typed: bool = False,
                 source: AnswerSource | None = None, events: EventWriter | None = None,
@@ -95,6 +112,11 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
     with Store(settings.paths.database) as store:
         library, chosen, row = _plan_and_resume(store, settings, plan, resume)
         voice = Voice(settings.speech, settings.audio.output_rate, settings.paths.speech_cache)
+        opening = opening_line(chosen) if row is None else None
+        if opening is not None and out is None:
+            # the voice loads and renders the opening while the recognizer loads and the
+            # speaker opens: nothing plays before it to hide its render
+            voice.prepare([opening])
         if source is None:
             factory = recognizer_factory(settings, options.engine, options.model)
             if typed:
@@ -119,6 +141,8 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
                                   resume=row, transcript=transcript, supervisor=supervisor)
                 if options.prepare:
                     prepare_speech(voice, session.lines_of_plan())
+                elif opening is not None and out is None:
+                    voice.warm([opening])  # part of the set-up: the first line is not late
                 result = session.run()
                 if out is not None:
                     result = replace(result, rendered_seconds=speaker.save(out))
