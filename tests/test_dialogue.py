@@ -69,8 +69,8 @@ class Script:
 
     def listen(self, question: Question):
         item = self.answers.pop(0)
-        return item if item is None or isinstance(item, Answer) else parse(item,
-                                                                           question.expect)
+        grammar = question.listen_expect or question.expect
+        return item if item is None or isinstance(item, Answer) else parse(item, grammar)
 
 
 def question(**kw) -> Question:
@@ -108,3 +108,45 @@ def test_ask_does_not_count_a_device_outage_and_stops_when_nobody_is_there():
 
 def _says(script: Script):
     return script.say, script.listen, lambda a: True
+
+
+def _guess(value, confidence: float = 0.7) -> Answer:
+    """What a recognizer returns when it found an allowed answer but is not sure of it."""
+    return Answer("unknown", None, str(value), confidence,
+                  maybe=Answer("reps", value, str(value), confidence, {"score": -3.0}))
+
+
+def _checked(**kw) -> Question:
+    return question(confirm=lambda guess: f"{guess.value} reps, right?", **kw)
+
+
+def test_a_likely_guess_is_checked_aloud_and_a_yes_takes_it():
+    script = Script(_guess(12), "yeah")
+    answer = ask(_checked(), *_says(script))
+    assert (answer.kind, answer.value, answer.details["confirmed"]) == ("reps", 12, True)
+    assert script.said == ["How many reps?", "12 reps, right?"]
+
+
+def test_a_no_or_an_unclear_reply_asks_again_and_a_guess_is_never_taken_without_a_yes():
+    script = Script(_guess(15), "no", "fourteen")
+    assert ask(_checked(), *_says(script)).value == 14
+    assert script.said == ["How many reps?", "15 reps, right?", "My mistake. How many reps?"]
+    script = Script(_guess(15), "banana", _guess(15), "banana", _guess(15), "banana")
+    assert ask(_checked(), *_says(script)) is None  # three unclear checks: given up
+    assert script.said[2] == "Sorry? How many reps?"
+    script = Script(_guess(15), None)
+    assert ask(_checked(), *_says(script)) is None  # nobody there
+
+
+def test_a_check_is_skipped_without_a_line_for_it_and_a_command_in_its_reply_is_done():
+    script = Script(_guess(12), "twelve")
+    assert ask(question(), *_says(script)).value == 12  # no confirm: asked again
+    assert script.said == ["How many reps?", "Sorry? How many reps?"]
+    script = Script(_guess(12), "pause", "twelve")
+    heard = []
+    answer = ask(_checked(), script.say, script.listen, lambda a: heard.append(a.value) or True)
+    assert (answer.value, heard) == (12, ["pause"])
+    assert script.said == ["How many reps?", "12 reps, right?", "How many reps?"]
+    capped = Script(_guess(12), "yes")
+    assert ask(_checked(turns=1), capped.say, capped.listen, lambda a: True) is None
+    assert capped.said == ["How many reps?"]  # no turn left for the check

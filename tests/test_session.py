@@ -593,3 +593,33 @@ def test_a_spoken_session_through_the_virtual_card(card, tmp_path, voice):
     assert "Paused. Say resume when you're ready." in said
     assert any(s.startswith("You didn't feel it: down to 10 kilos") for s in said)
     assert records[-1] == {**records[-1], "type": "end", "status": "completed"}
+
+
+def test_an_unsure_spoken_count_is_checked_before_it_is_logged(tmp_path, store, voice):
+    """Spoken counts (espeak-ng WAVs) decoded by the real Whisper model, told to trust
+    nothing outright: each count is a guess the coach checks aloud. "yes" logs it; "no"
+    asks again, and the next answer is logged instead."""
+    from coach.audio.wavio import write_wav
+    from coach.hearing import models, synth
+    from coach.hearing.whisper_engine import WhisperRecognizer, WhisperSettings
+
+    for name, text in (("three", "three"), ("two", "two")):
+        write_wav(tmp_path / f"{name}.wav", synth.pad(synth.speak(text, "en-us+m3", 150)),
+                  16_000)
+    plan = PLAN.split("\n\n[[exercise]]\nid = \"plank\"")[0]
+    script = tmp_path / "spoken.txt"
+    script.write_text(f"{tmp_path / 'three.wav'}\nyes\nyes\n"       # set 1: checked, yes
+                      f"{tmp_path / 'two.wav'}\nno\n3\nyes\n")      # set 2: no, then "3"
+    unsure = WhisperSettings(min_confidence=1.01)
+    source = ScriptSource(script, lambda: WhisperRecognizer(models.package_model_dir(),
+                                                             settings=unsure))
+    session, events = make_session(tmp_path, store, voice, [], plan, source=source)
+    assert session.run().status == COMPLETED
+    events.close()
+    assert [(r["set_number"], r["reps"]) for r in sets_of(store)] == [(1, 3), (2, 3)]
+    said = [r["text"] for r in read_events(tmp_path / "events.jsonl") if r["type"] == "say"]
+    assert said.count("3 reps, right?") == 1 and said.count("2 reps, right?") == 1
+    assert "My mistake. How many reps?" in said
+    heard = [tuple(h.values()) for h in store.query("SELECT expect, kind FROM answers "
+                                                    "ORDER BY id")]
+    assert heard[:3] == [("reps", "unknown"), ("confirm", "felt"), ("felt", "felt")]

@@ -186,3 +186,18 @@ def test_the_entry_point_gives_numpy_one_blas_thread():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[1]).stdout.split()
     assert out[-2:] == ["1", "1"]
+
+
+def test_an_unsure_answer_carries_its_guess_for_the_dialogue_to_check(whisper, monkeypatch):
+    from dataclasses import replace
+
+    audio = synth.pad(synth.speak("fourteen", "en-gb-x-rp+f2", 150))
+    monkeypatch.setattr(whisper, "settings", replace(whisper.settings, min_confidence=1.01))
+    answer = whisper.decode(audio, "reps")
+    assert answer.kind == "unknown" and answer.details["reason"] == "low confidence"
+    assert (answer.maybe.kind, answer.maybe.value) == ("reps", 14)
+    assert answer.maybe.confidence == answer.confidence >= whisper.settings.maybe
+    monkeypatch.setattr(whisper, "settings", replace(whisper.settings, maybe=None))
+    assert whisper.decode(audio, "reps").maybe is None
+    monkeypatch.undo()
+    assert whisper.decode(synth.clank(np.random.default_rng(5)), "reps").maybe is None

@@ -63,6 +63,9 @@ class Answer:
     """0..1: how sure the recognizer is that these words were said (1.0 for typed text)."""
     details: dict = field(default_factory=dict, compare=False, repr=False)
     """Engine-specific diagnostics (scores, timings); not part of the answer."""
+    maybe: Answer | None = field(default=None, compare=False, repr=False)
+    """For an unclear answer: the allowed answer the recognizer found, with a confidence
+    too low to take without asking ("Twelve, right?"); None when it has no such guess."""
 
     @property
     def understood(self) -> bool:

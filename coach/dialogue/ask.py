@@ -11,7 +11,13 @@ did you feel it?) and the scan's check-in (how do you feel? anything sore?) use:
 - ``listen`` returning None means nobody can answer (a script that ran out): None;
 - an answer marked ``details["device"]`` means the microphone was away and is back:
   the same question again, not counted as unclear;
-- ``question.turns`` caps how many times it is said in all (None: no cap).
+- ``question.turns`` caps how many times it is said in all (None: no cap);
+- an unclear answer with a likely guess (``answer.maybe``: the recognizer found an
+  allowed answer but is not sure enough to take it) is checked aloud when
+  ``question.confirm`` has a line for it ("Twelve reps, right?"): "yes" takes the guess
+  (``details["confirmed"]``), "no" or no clear reply asks the question again (counted as
+  unclear). A yes/no is the easiest answer to hear, so one short check beats asking
+  for the number again, and a guess is never logged without the athlete's yes.
 
 ``listen(question)`` waits ``question.timeout`` seconds for speech to begin.
 """
@@ -19,12 +25,16 @@ did you feel it?) and the scan's check-in (how do you feel? anything sore?) use:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from coach.core.answers import Answer
 
 #: The answer a listener returns when the microphone went away and came back meanwhile.
 DEVICE = "device"
+#: What a confirmation's reply is stored as, and the grammar it is heard with (yes / no).
+CONFIRM, CONFIRM_GRAMMAR = "confirm", "felt"
+#: Said after the athlete says the guess was wrong.
+CORRECTED = "My mistake. {text}"
 
 
 def device_answer(problem: str) -> Answer:
@@ -51,6 +61,8 @@ class Question:
     """At most this many times said in all, commands included (None: no cap)."""
     listen_expect: str | None = None
     """The grammar the recognizer listens with, when not ``expect`` (e.g. "any")."""
+    confirm: Callable[[Answer], str | None] | None = None
+    """The line that checks a likely guess ("Twelve reps, right?"), None: not checked."""
 
 
 def ask(question: Question, say: Callable[[str], None],
@@ -76,8 +88,36 @@ def ask(question: Question, say: Callable[[str], None],
             continue
         if question.accept(answer):
             return answer
+        text = question.again
+        check = _check_line(question, answer)
+        if check is not None and (question.turns is None or turns < question.turns):
+            turns += 1
+            say(check)
+            reply = listen(Question(check, CONFIRM, question.again, question.timeout,
+                                    listen_expect=CONFIRM_GRAMMAR))
+            if reply is None:
+                return None
+            if reply.kind == "felt" and reply.value is True:
+                maybe = answer.maybe
+                return replace(maybe, details={**maybe.details, "confirmed": True})
+            if reply.details.get(DEVICE) or reply.kind == "command":
+                if reply.kind == "command" and not on_command(reply):
+                    return None
+                text = question.text  # the microphone came back, or a command was done
+                continue
+            if reply.kind == "felt":  # "no": the guess was wrong
+                text = CORRECTED.format(text=question.text)
         unclear += 1
         if unclear > question.retries:
             return None
-        text = question.again
     return None
+
+
+def _check_line(question: Question, answer: Answer) -> str | None:
+    """The confirmation line for an unclear answer's guess, None: nothing to check."""
+    maybe = answer.maybe
+    if maybe is None or question.confirm is None or answer.details.get(DEVICE):
+        return None
+    if not question.accept(maybe) or maybe.kind == "command":
+        return None
+    return question.confirm(maybe)

@@ -33,7 +33,7 @@ import importlib.util
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -146,6 +146,11 @@ class WhisperSettings:
     second look."""
     second_margin: float = 0.25
     """``margin`` and ``lead`` (seconds) of the second look's window."""
+    maybe: float | None = 0.5
+    """An answer under ``min_confidence`` but at least this sure is still "unknown", with
+    the best phrase's answer as ``Answer.maybe``: the dialogue checks it aloud ("Twelve
+    reps, right?") instead of asking for it again. So is an answer the second look
+    disagrees with. None: no guess is offered."""
 
 
 def _import():
@@ -357,14 +362,21 @@ class WhisperRecognizer(Recognizer):
         if not answer.understood:
             return answer
         confidence = self.confidence(details)
+        found = Answer(answer.kind, answer.value, answer.text, confidence, details)
         limit = self.settings.min_confidence
         if limit is not None and confidence < limit:
-            return unknown(answer.text, confidence, reason="low confidence", **details)
+            return self._unsure(found, "low confidence")
         sure = self.settings.sure
         if limit is not None and sure is not None and confidence < sure:
             again, _ = self.measure(audio, expect, plans, speech, second=True)
             details["second"] = again.text
             if (again.kind, again.value) != (answer.kind, answer.value):
-                return unknown(answer.text, confidence, reason="second look disagrees",
-                               **details)
-        return Answer(answer.kind, answer.value, answer.text, confidence, details)
+                return self._unsure(found, "second look disagrees")
+        return found
+
+    def _unsure(self, found: Answer, reason: str) -> Answer:
+        """"unknown", with ``found`` as the guess to check when it is sure enough."""
+        floor = self.settings.maybe
+        guess = found if floor is not None and found.confidence >= floor else None
+        return replace(unknown(found.text, found.confidence, reason=reason, **found.details),
+                       maybe=guess)

@@ -80,6 +80,17 @@ log = logging.getLogger(__name__)
 MICROPHONE_GONE = "I can't hear you: the microphone is gone. I'll wait for it."
 
 
+def confirm_line(guess: Answer, exercise: Exercise) -> str | None:
+    """What the coach says to check a guess at an answer ("Twelve reps, right?");
+    None for a yes / no, which is asked again rather than checked with another yes / no."""
+    if guess.kind == "reps":
+        unit = ("second", "seconds") if exercise.isometric else ("rep", "reps")
+        return f"{guess.value} {unit[guess.value != 1]}, right?"
+    if guess.kind == "where" and guess.value is not None:
+        return f"In your {guess.value}, right?"
+    return None
+
+
 class _SkipSet(Exception):
     pass
 
@@ -338,10 +349,12 @@ class Session:
     def ask(self, question: str, expect: str, recognizer_expect: str,
             accept: Callable[[Answer], bool], exercise: Exercise) -> Answer | None:
         """Ask until an accepted answer, at most 1 + retries unclear ones; None: unclear.
-        A command is carried out (skip and stop leave), then the question is asked again."""
+        A command is carried out (skip and stop leave), then the question is asked again.
+        A likely guess is checked aloud (``confirm_line``) before it is taken."""
         asked = Question(question, expect, f"Sorry, I didn't catch that. {question}",
                          self.settings.answer_seconds, accept, self.settings.retries,
-                         listen_expect=recognizer_expect)
+                         listen_expect=recognizer_expect,
+                         confirm=lambda guess: confirm_line(guess, exercise))
 
         def on_command(answer: Answer) -> bool:
             self._command(answer, exercise)
