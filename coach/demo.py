@@ -24,6 +24,8 @@ from typing import IO
 from coach.audio.speech import Voice
 from coach.audio.virtual_card import VirtualCard, default_dir
 from coach.audio.wavio import write_wav
+from coach.core.answers import parse
+from coach.dialogue.ask import CONFIRM
 from coach.events import ADAPT, HEARD, LISTEN, SAY, SET, EventWriter
 from coach.settings import Paths, Settings, SpeechSettings
 from coach.workout.state import SessionSettings
@@ -58,6 +60,8 @@ SCRIPT: tuple[SetAnswers, ...] = (
 )
 RESUME = "resume"
 PAUSE = "pause"
+#: The replies to the coach's check of an unsure answer ("10 reps, right?").
+YES, NO = "yes", "no"
 
 DEMO_SETTINGS = SessionSettings(
     rest_scale=0.15, min_rest=3.0, max_reps=2, ready_seconds=1.0, answer_seconds=5.0,
@@ -98,7 +102,8 @@ class Athlete:
         self._jobs: deque[str] = deque()
         self._wake = threading.Event()
         self._stopped = threading.Event()
-        texts = {RESUME, *(t for a in script for t in (a.reps, a.felt, *a.first))}
+        self._last_said = ""
+        texts = {RESUME, YES, NO, *(t for a in script for t in (a.reps, a.felt, *a.first))}
         self._files = {text: self._render(i, text) for i, text in enumerate(sorted(texts))}
         self._thread = threading.Thread(target=self._run, name="athlete", daemon=True)
         self._thread.start()
@@ -136,10 +141,21 @@ class Athlete:
             return plan.reps
         if expect == "felt":
             return plan.felt
+        if expect == CONFIRM:  # "10 reps, right?" / "In your shoulders, right?"
+            return YES if self._check_is_right(plan) else NO
         return None
+
+    def _check_is_right(self, plan: SetAnswers) -> bool:
+        """Whether the coach's check names what this set's answers meant."""
+        line = self._last_said
+        if line.split(" ", 1)[0] == str(parse(plan.reps, "reps").value):
+            return True
+        place = parse(plan.felt, "any")
+        return place.kind == "where" and place.value is not None and place.value in line
 
     def on_event(self, event) -> None:
         if event.TYPE == SAY:
+            self._last_said = event.text
             if event.text.startswith("Paused"):
                 self.paused = True
                 self._paused_in_set = self.sets_done

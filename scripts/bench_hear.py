@@ -33,6 +33,7 @@ import resource
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +105,7 @@ def synthetic_items(quick: bool):
                 clean = synth.pad(synth.speak(text, voice, rate))
                 for name, noise, snr in conditions:
                     audio = clean if noise is None else synth.mix(clean, snr, noise, rng)
-                    yield name, text, expect, kind, value, audio
+                    yield name, text, expect, kind, value, audio, (voice, rate, noise, snr)
 
 
 def non_answer_items(quick: bool):
@@ -188,6 +189,13 @@ def run_engine(engine: str, quick: bool) -> dict:
     def record(group, ok, wrong):
         rows.setdefault(group, []).append((bool(ok), bool(wrong)))
 
+    exchanges: dict[str, list[str]] = {}  # group -> "right" | "wrong" | "again" | "checked ..."
+    check = exchange_check(recognizer)
+
+    def exchange(group, answer, truth, say):
+        """One exchange: the answer, and the coach's yes/no check of a guess."""
+        exchanges.setdefault(group, []).append(check(answer, truth, say))
+
     if engine == "vosk-ko":
         from coach.hearing import synth
 
@@ -216,23 +224,76 @@ def run_engine(engine: str, quick: bool) -> dict:
     else:
         per_digit = 3 if quick else 10
         log(f"{engine}: FSDD")
-        for speaker, digit, audio in fsdd_items(per_digit):
+        for number, (speaker, digit, audio) in enumerate(fsdd_items(per_digit)):
             answer = decode(audio, "reps")
             ok = answer.kind == "reps" and answer.value == digit
             record(f"FSDD {speaker}", ok, answer.understood and not ok)
+            # FSDD's speakers say only digits: an espeak-ng voice says their yes / no
+            exchange(f"FSDD {speaker}", answer, ("reps", digit),
+                     reply_voice(REPLY_VOICES[number % len(REPLY_VOICES)], 150, None, None))
         log(f"{engine}: synthetic answers")
-        for condition, _text, expect, kind, value, audio in synthetic_items(quick):
+        for condition, _text, expect, kind, value, audio, how in synthetic_items(quick):
             answer = decode(audio, expect)
             ok = answer.kind == kind and answer.value == value
             record(f"synthetic {condition}", ok, answer.understood and not ok)
+            exchange(f"synthetic {condition}", answer, (kind, value), reply_voice(*how))
         log(f"{engine}: non-answers")
         for kind, audio in non_answer_items(quick):
             for expect in ("any", "reps"):
                 answer = decode(audio, expect)
                 record("non: " + kind, not answer.understood, answer.understood)
+                exchange("non: " + kind, answer, None, reply_voice("en-us", 160, None, None))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"engine": recognizer.name if engine != "vosk-ko" else "vosk (Korean)",  # noqa
-            "rows": rows, "load": load, "peak_mb": peak, "costs": costs, **timing}
+            "rows": rows, "load": load, "peak_mb": peak, "costs": costs,
+            "exchanges": exchanges, **timing}
+
+
+#: Voices that say "yes" / "no" for FSDD's speakers (held-out voices of the fit).
+REPLY_VOICES = ("en-gb-x-rp+f2", "en-us+m3", "en-gb-x-gbcwmd+f4")
+
+
+def reply_voice(voice: str, rate: int, noise: str | None, snr: float | None):
+    """``say(words)``: the athlete's reply in this voice, at this rate, in the same noise as
+    the answer (a fresh noise draw)."""
+    from coach.hearing import synth
+
+    rng = np.random.default_rng(zlib.crc32(repr((voice, rate, noise, snr)).encode()))
+
+    def say(words: str) -> np.ndarray:
+        clean = synth.pad(synth.speak(words, voice, rate))
+        return clean if noise is None else synth.mix(clean, snr, noise, rng)
+    return say
+
+
+def exchange_check(recognizer):
+    """``check(answer, truth, say) -> outcome`` of one exchange as the coach runs it: an
+    accepted answer is logged; an unclear one with a guess the dialogue would check
+    (``coach.workout.loop.confirm_line``) is followed by the athlete's reply, spoken by
+    ``say``: "yes" when the guess is right, "no" when it is wrong, "what?" when the input
+    was no answer at all (``truth`` None); the reply is decoded as the coach hears it
+    (the "confirm" grammar) and a clear yes logs the guess. Outcomes: "right", "wrong",
+    "again" (not logged: the question is asked again), each prefixed "checked " when a
+    check was asked."""
+    from coach.core.library import builtin_library
+    from coach.dialogue.ask import CONFIRM_GRAMMAR
+    from coach.workout.loop import confirm_line
+
+    exercise = builtin_library().exercise("biceps_curl")
+
+    def check(answer, truth, say) -> str:
+        if answer.understood:
+            return "right" if (answer.kind, answer.value) == truth else "wrong"
+        guess = answer.maybe
+        if guess is None or confirm_line(guess, exercise) is None:
+            return "again"
+        right = (guess.kind, guess.value) == truth
+        words = "what?" if truth is None else "yes" if right else "no"
+        reply = recognizer.decode(say(words), CONFIRM_GRAMMAR)
+        if reply.kind == "felt" and reply.value is True:
+            return "checked right" if right else "checked wrong"
+        return "checked again"
+    return check
 
 
 # -- fitting the PocketSphinx verifier --------------------------------------------------------
@@ -537,6 +598,40 @@ def summarise(result: dict) -> None:
     print(f"| peak memory | {result['peak_mb']:.0f} MB |")
     if result.get("costs"):
         print_costs(result["costs"])
+    if any(o.startswith("checked") for vs in result.get("exchanges", {}).values() for o in vs):
+        print_exchanges(result["exchanges"])
+
+
+def print_exchanges(exchanges: dict) -> None:
+    """Per group: what one exchange logs when an unsure answer is checked aloud."""
+    print("\nOne exchange (the answer, and \"Twelve reps, right?\" when the recognizer is "
+          "unsure; the athlete's yes / no decoded too):\n")
+    print("| set | n | checked | logged right | logged wrong | asked again |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    summary = {"FSDD": [], "synthetic clean": [], "synthetic noisy": [], "non-answers": []}
+    for group, outcomes in exchanges.items():
+        key = ("FSDD" if group.startswith("FSDD") else "non-answers" if group.startswith("non")
+               else "synthetic clean" if group == "synthetic clean" else "synthetic noisy")
+        summary[key] += outcomes
+        print(_exchange_row(group, outcomes))
+    print()
+    print("| all of | n | checked | logged right | logged wrong | asked again |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for key, outcomes in summary.items():
+        if outcomes:
+            print(_exchange_row(key, outcomes))
+    everything = [o for vs in exchanges.values() for o in vs]
+    print(_exchange_row("all inputs", everything))
+
+
+def _exchange_row(label: str, outcomes: list[str]) -> str:
+    n = len(outcomes)
+
+    def share(test) -> str:
+        return f"{100 * sum(map(test, outcomes)) / n:.1f}%"
+    return (f"| {label} | {n} | {share(lambda o: o.startswith('checked'))} "
+            f"| {share(lambda o: o.endswith('right'))} | {share(lambda o: o.endswith('wrong'))} "
+            f"| {share(lambda o: o.endswith('again'))} |")
 
 
 def _share(rows: dict, prefix: str) -> tuple[float, int]:

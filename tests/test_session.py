@@ -513,8 +513,8 @@ def test_a_spoken_session_through_the_virtual_card(card, tmp_path, voice):
     voices = [Voice(SpeechSettings(voice="espeak:en-us", rate=170), 22_050),
               Voice(SpeechSettings(voice="espeak:en-us", rate=150), 22_050)]
     wavs: dict[str, list] = {}
-    for text in {"pause", "resume", *(v for s in ATHLETE for v in s.values()
-                                      if isinstance(v, str))}:
+    for text in {"pause", "resume", "yes", "no", *(v for s in ATHLETE for v in s.values()
+                                                    if isinstance(v, str))}:
         wavs[text] = []
         for number, athlete_voice in enumerate(voices):
             path = tmp_path / f"{text.replace(' ', '_')}_{number}.wav"
@@ -549,6 +549,9 @@ def test_a_spoken_session_through_the_virtual_card(card, tmp_path, voice):
                         answer = "resume"
                     elif plan_for_set.get("pause_at_ready") and not paused:
                         answer, paused = "pause", True
+                elif record["expect"] == "confirm":  # "2 reps, right?", "In your biceps..."
+                    line = [r["text"] for r in records if r["type"] == "say"][-1]
+                    answer = "yes" if line.startswith(("2 ", "In your biceps")) else "no"
                 elif record["expect"] == "reps":
                     if plan_for_set.get("unclear") and not said_unclear:
                         answer, said_unclear = plan_for_set["unclear"], True
