@@ -682,6 +682,23 @@ def side_by_side(results: list[dict]) -> None:
         f"{1000 * r['cpu'] / max(r['count'], 1):.0f}" for r in results) + " |")
     print("| model load / peak memory | | " + " | ".join(
         f"{r['load']:.1f} s / {r['peak_mb']:.0f} MB" for r in results) + " |")
+    if not all(r.get("exchanges") for r in results):
+        return
+    for label, test in (("FSDD", lambda g: g.startswith("FSDD")),
+                        ("synthetic clean", lambda g: g == "synthetic clean"),
+                        ("synthetic noisy", lambda g: g.startswith("synthetic ")
+                         and g != "synthetic clean")):
+        cells = []
+        for result in results:
+            outcomes = [o for g, vs in result["exchanges"].items() if test(g) for o in vs]
+            cells.append(f"{100 * sum(o.endswith('right') for o in outcomes) / len(outcomes):.1f}%")
+        print(f"| {label} logged right in one exchange (unsure answers checked) | | "
+              + " | ".join(cells) + " |")
+    cells = []
+    for result in results:
+        outcomes = [o for vs in result["exchanges"].values() for o in vs]
+        cells.append(f"{100 * sum(o.endswith('wrong') for o in outcomes) / len(outcomes):.1f}%")
+    print("| logged wrong in one exchange, all inputs | | " + " | ".join(cells) + " |")
 
 
 # -- Whisper's cost: by length, and on a Raspberry Pi 4 --------------------------------------
