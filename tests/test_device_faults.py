@@ -90,7 +90,9 @@ def test_a_set_cut_at_its_ends(done, left, line):
 
 def test_a_speaker_that_stops_mid_set_tells_the_reps_it_had_finished(card):
     """The metronome's own report when the stream dies in its wait: the reps whose last
-    click had played (rep 1 of 1-0-1-0 ends 2.2 s in; the stream stops at 3.1 s)."""
+    click had played (rep 1 of 1-0-1-0 ends 2.2 s in; the stream stops at 3.1 s of
+    played samples - by the sample clock, since a new stream on the null sink sometimes
+    stalls for over a second before its first callback)."""
     import threading
 
     from coach.audio.engine import Speaker
@@ -99,7 +101,15 @@ def test_a_speaker_that_stops_mid_set_tells_the_reps_it_had_finished(card):
     from coach.workout.metronome import Metronome, SpeakerStopped
 
     speaker = Speaker(AudioSettings()).start()
-    stop = threading.Timer(3.1, speaker.close)
+    at = speaker.now() + speaker.samples(3.1)
+
+    def close_at() -> None:
+        deadline = time.monotonic() + 20
+        while speaker.now() < at and time.monotonic() < deadline:
+            time.sleep(0.01)
+        speaker.close()
+
+    stop = threading.Thread(target=close_at)
     stop.start()
     try:
         with pytest.raises(SpeakerStopped) as stopped:
