@@ -116,7 +116,7 @@ def ask(question: Question, say: Callable[[str], None],
 def _check_line(question: Question, answer: Answer) -> str | None:
     """The confirmation line for an unclear answer's guess, None: nothing to check."""
     maybe = answer.maybe
-    if maybe is None or question.confirm is None or answer.details.get(DEVICE):
+    if maybe is None or question.confirm is None:
         return None
     if not question.accept(maybe) or maybe.kind == "command":
         return None
