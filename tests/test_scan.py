@@ -16,7 +16,7 @@ from coach.audio import analysis
 from coach.audio.wavio import read_wav
 from coach.core import scan as core
 from coach.errors import CoachError
-from coach.events import read_events
+from coach.events import EventWriter, read_events
 from coach.store import Store
 
 from .conftest import run_coach
@@ -474,3 +474,42 @@ def test_typed_and_scripted_answers(tmp_path):
     bad = write_answers(tmp_path, "@soon pause")
     with pytest.raises(CoachError, match="@SECONDS"):
         ScriptSource(bad)
+
+
+def test_an_unsure_check_in_answer_is_checked_aloud(tmp_path, data_dir):
+    """The check-in's spoken answers (espeak-ng WAVs) decoded by the real Whisper model,
+    told to trust nothing outright: each is a guess checked aloud. "yes" stores the
+    feeling; "no" to the sore region asks again, and the next answer is stored."""
+    from coach.audio.wavio import write_wav
+    from coach.dialogue.sources import ScriptSource
+    from coach.hearing import models, synth
+    from coach.hearing.whisper_engine import WhisperRecognizer, WhisperSettings
+    from coach.scan.loop import ScanRequest, render_scan
+    from coach.settings import Paths, Settings
+
+    for name, text in (("tense", "tense"), ("back", "my lower back")):
+        write_wav(tmp_path / f"{name}.wav", synth.pad(synth.speak(text, "en-us+m3", 150)),
+                  16_000)
+    script = write_answers(tmp_path, str(tmp_path / "tense.wav"), "yes",
+                           str(tmp_path / "back.wav"), "no", "my shoulders")
+    unsure = WhisperSettings(min_confidence=1.01)
+    source = ScriptSource(script, lambda: WhisperRecognizer(models.package_model_dir(),
+                                                             settings=unsure))
+    events = tmp_path / "events.jsonl"
+    outcome = render_scan(Settings(paths=Paths(data_dir=data_dir)),
+                          ScanRequest(core.PRE_WORKOUT, 1, ("glutes",)), tmp_path / "scan.wav",
+                          source, EventWriter(events))
+    assert (outcome.feeling, outcome.sore) == ("tense", "shoulders")
+    records = read_events(events)
+    said = say_texts(records)
+    checkin = said[said.index(core.load_checkin().feeling):]
+    assert checkin[:5] == [core.load_checkin().feeling, "You feel tense, right?",
+                           core.load_checkin().sore, "In your lower back, right?",
+                           f"My mistake. {core.load_checkin().sore}"], checkin
+    assert [r["expect"] for r in records if r["type"] == "listen"] == \
+        ["feeling", "confirm", "sore", "confirm", "sore"]
+    with Store(data_dir / "coach.sqlite3") as store:
+        heard = [(a["expect"], a["kind"]) for a in
+                 store.query("SELECT expect, kind FROM answers ORDER BY id")]
+    assert heard == [("feeling", "unknown"), ("confirm", "felt"), ("sore", "unknown"),
+                     ("confirm", "felt"), ("sore", "where")]

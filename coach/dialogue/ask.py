@@ -113,6 +113,21 @@ def ask(question: Question, say: Callable[[str], None],
     return None
 
 
+def check_line(guess: Answer, seconds: bool = False) -> str | None:
+    """What the coach says to check a guess ("12 reps, right?", "In your shoulders,
+    right?", "You feel tense, right?"; ``seconds``: a count of seconds held). None for a
+    yes / no, which is asked again rather than checked with another yes / no, and for
+    "nowhere"."""
+    if guess.kind == "reps":
+        unit = ("second", "seconds") if seconds else ("rep", "reps")
+        return f"{guess.value} {unit[guess.value != 1]}, right?"
+    if guess.kind == "where" and guess.value is not None:
+        return f"In your {guess.value}, right?"
+    if guess.kind == "feeling":
+        return f"You feel {guess.value}, right?"
+    return None
+
+
 def _check_line(question: Question, answer: Answer) -> str | None:
     """The confirmation line for an unclear answer's guess, None: nothing to check."""
     maybe = answer.maybe

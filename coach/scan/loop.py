@@ -29,7 +29,7 @@ from coach.audio.speech import SCAN, Voice
 from coach.core import scan as core
 from coach.core.answers import Answer
 from coach.dialogue import commands
-from coach.dialogue.ask import Question, device_answer
+from coach.dialogue.ask import Question, check_line, device_answer
 from coach.dialogue.ask import ask as dialogue_ask
 from coach.dialogue.commands import Action, Moment
 from coach.dialogue.sources import (
@@ -237,11 +237,13 @@ class ScanSession:
     def _ask(self, player: ScanPlayer, scan_id: int | None, expect: str, question: str,
              again: str) -> Answer | None:
         """Ask up to three times in all; a command answer ("repeat") asks again; "stop",
-        "done" or "skip" give up (the dialogue table's CHECKIN row)."""
-        asked = Question(question, expect, again, LISTEN_SECONDS, turns=3)
+        "done" or "skip" give up (the dialogue table's CHECKIN row). An unsure answer's
+        guess is checked aloud ("In your lower back, right?"), as in the workout: a sore
+        region misheard would lighten the wrong exercise."""
+        asked = Question(question, expect, again, LISTEN_SECONDS, turns=3, confirm=check_line)
 
         def listen(q: Question) -> Answer | None:
-            answer = self.answers.listen(q.expect, q.timeout,
+            answer = self.answers.listen(q.listen_expect or q.expect, q.timeout,
                                          lambda: player.emit(ev.Listen(q.expect)))
             if answer.details.get("end_of_input"):
                 return None  # nobody left to answer

@@ -43,7 +43,7 @@ from coach.core.library import Exercise, Library
 from coach.core.plans import Plan, PlanExercise
 from coach.core.tempo import parse_tempo
 from coach.dialogue import commands
-from coach.dialogue.ask import DEVICE, Question, device_answer
+from coach.dialogue.ask import DEVICE, Question, check_line, device_answer
 from coach.dialogue.ask import ask as dialogue_ask
 from coach.dialogue.commands import Action, Moment
 from coach.dialogue.sources import AnswerSource
@@ -78,17 +78,6 @@ log = logging.getLogger(__name__)
 
 #: Said when the microphone goes away while the speaker still works.
 MICROPHONE_GONE = "I can't hear you: the microphone is gone. I'll wait for it."
-
-
-def confirm_line(guess: Answer, exercise: Exercise) -> str | None:
-    """What the coach says to check a guess at an answer ("Twelve reps, right?");
-    None for a yes / no, which is asked again rather than checked with another yes / no."""
-    if guess.kind == "reps":
-        unit = ("second", "seconds") if exercise.isometric else ("rep", "reps")
-        return f"{guess.value} {unit[guess.value != 1]}, right?"
-    if guess.kind == "where" and guess.value is not None:
-        return f"In your {guess.value}, right?"
-    return None
 
 
 class _SkipSet(Exception):
@@ -350,11 +339,11 @@ class Session:
             accept: Callable[[Answer], bool], exercise: Exercise) -> Answer | None:
         """Ask until an accepted answer, at most 1 + retries unclear ones; None: unclear.
         A command is carried out (skip and stop leave), then the question is asked again.
-        A likely guess is checked aloud (``confirm_line``) before it is taken."""
+        A likely guess is checked aloud (``check_line``) before it is taken."""
         asked = Question(question, expect, f"Sorry, I didn't catch that. {question}",
                          self.settings.answer_seconds, accept, self.settings.retries,
                          listen_expect=recognizer_expect,
-                         confirm=lambda guess: confirm_line(guess, exercise))
+                         confirm=lambda guess: check_line(guess, exercise.isometric))
 
         def on_command(answer: Answer) -> bool:
             self._command(answer, exercise)
