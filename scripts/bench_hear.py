@@ -20,7 +20,8 @@ accuracy. "whisper:none" / "pocketsphinx:none" keep every answer the decoder fin
 (no confidence threshold): the ceiling; "whisper:0.9:0.3" sets Whisper's minimum
 confidence and the floor of the guesses the coach checks aloud ("none": no guesses).
 Each answer is also played through one exchange as the coach runs it: an unsure answer
-with a guess gets "Twelve reps, right?" and the athlete's yes / no is decoded too.
+with a guess gets "Twelve reps, right?" and the athlete's yes / no is decoded too; and
+through two, when the first logs nothing: the question again, the answer said again.
 Times are CPU time of the decoding process (one thread: ``OPENBLAS_NUM_THREADS=1`` for
 the children, CTranslate2 and the voice gate use one thread), so other work on the
 machine does not inflate them; the checks' decodes are not in them. Whisper also
@@ -88,6 +89,19 @@ def fsdd_items(per_digit: int):
                 if path.exists():
                     samples, rate = read_wav(path)
                     yield speaker, digit, to_int16_16k(samples, rate)
+
+
+#: Said again after "no" or an unclear answer: FSDD's take of this number and up (the
+#: first exchange uses takes 0-9), espeak-ng this many words a minute slower.
+AGAIN_TAKE, AGAIN_SLOWER = 25, 20
+
+
+def fsdd_take(speaker: str, digit: int, take: int) -> np.ndarray:
+    from coach.audio.wavio import read_wav
+    from coach.hearing import to_int16_16k
+
+    samples, rate = read_wav(FSDD / f"{digit}_{speaker}_{take}.wav")
+    return to_int16_16k(samples, rate)
 
 
 def synthetic_items(quick: bool):
@@ -205,11 +219,22 @@ def run_engine(engine: str, quick: bool) -> dict:
         rows.setdefault(group, []).append((bool(ok), bool(wrong)))
 
     exchanges: dict[str, list[str]] = {}  # group -> "right" | "wrong" | "again" | "checked ..."
+    seconds: dict[str, list[tuple[str, int]]] = {}  # group -> (end of two exchanges, turns)
     check = exchange_check(recognizer)
 
-    def exchange(group, answer, truth, say):
-        """One exchange: the answer, and the coach's yes/no check of a guess."""
-        exchanges.setdefault(group, []).append(check(answer, truth, say))
+    def exchange(group, answer, truth, say, expect, again):
+        """One exchange: the answer, and the coach's yes/no check of a guess; when nothing
+        was logged, a second: the question again, answered by ``again()`` (the athlete
+        says it again), checked the same way."""
+        first = check(answer, truth, say)
+        exchanges.setdefault(group, []).append(first)
+        turns = 1 + first.startswith("checked")
+        end = first.split()[-1]
+        if end == "again":
+            second = check(recognizer.decode(again(), expect), truth, say)
+            turns += 1 + second.startswith("checked")
+            end = second.split()[-1]
+        seconds.setdefault(group, []).append((end, turns))
 
     if engine == "vosk-ko":
         from coach.hearing import synth
@@ -243,25 +268,33 @@ def run_engine(engine: str, quick: bool) -> dict:
             answer = decode(audio, "reps")
             ok = answer.kind == "reps" and answer.value == digit
             record(f"FSDD {speaker}", ok, answer.understood and not ok)
-            # FSDD's speakers say only digits: an espeak-ng voice says their yes / no
+            # FSDD's speakers say only digits: an espeak-ng voice says their yes / no; said
+            # again, the digit is another take of theirs (never one of the first takes)
             exchange(f"FSDD {speaker}", answer, ("reps", digit),
-                     reply_voice(REPLY_VOICES[number % len(REPLY_VOICES)], 150, None, None))
+                     reply_voice(REPLY_VOICES[number % len(REPLY_VOICES)], 150, None, None),
+                     "reps", lambda s=speaker, d=digit, n=number: fsdd_take(
+                         s, d, AGAIN_TAKE + n % per_digit))
         log(f"{engine}: synthetic answers")
-        for condition, _text, expect, kind, value, audio, how in synthetic_items(quick):
+        for condition, text, expect, kind, value, audio, how in synthetic_items(quick):
             answer = decode(audio, expect)
             ok = answer.kind == kind and answer.value == value
             record(f"synthetic {condition}", ok, answer.understood and not ok)
-            exchange(f"synthetic {condition}", answer, (kind, value), reply_voice(*how))
+            # said again: the same voice a little slower, in a fresh draw of the same noise
+            voice, rate, noise, snr = how
+            exchange(f"synthetic {condition}", answer, (kind, value), reply_voice(*how),
+                     expect, lambda w=text, h=(voice, rate - AGAIN_SLOWER, noise, snr):
+                     reply_voice(*h)(w))
         log(f"{engine}: non-answers")
         for kind, audio in non_answer_items(quick):
             for expect in ("any", "reps"):
                 answer = decode(audio, expect)
                 record("non: " + kind, not answer.understood, answer.understood)
-                exchange("non: " + kind, answer, None, reply_voice("en-us", 160, None, None))
+                exchange("non: " + kind, answer, None, reply_voice("en-us", 160, None, None),
+                         expect, lambda a=audio: a)  # the same sound again
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"engine": recognizer.name if engine != "vosk-ko" else "vosk (Korean)",  # noqa
             "rows": rows, "load": load, "peak_mb": peak, "costs": costs,
-            "exchanges": exchanges, **timing}
+            "exchanges": exchanges, "two": seconds, **timing}
 
 
 #: Voices that say "yes" / "no" for FSDD's speakers (held-out voices of the fit).
@@ -612,6 +645,8 @@ def summarise(result: dict) -> None:
         print_costs(result["costs"])
     if any(o.startswith("checked") for vs in result.get("exchanges", {}).values() for o in vs):
         print_exchanges(result["exchanges"])
+    if result.get("two"):
+        print_two(result["two"])
 
 
 def print_exchanges(exchanges: dict) -> None:
@@ -623,9 +658,7 @@ def print_exchanges(exchanges: dict) -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     summary = {"FSDD": [], "synthetic clean": [], "synthetic noisy": [], "non-answers": []}
     for group, outcomes in exchanges.items():
-        key = ("FSDD" if group.startswith("FSDD") else "non-answers" if group.startswith("non")
-               else "synthetic clean" if group == "synthetic clean" else "synthetic noisy")
-        summary[key] += outcomes
+        summary[_group(group)] += outcomes
         print(_exchange_row(group, outcomes))
     print()
     print("| all of | n | checked | checks of a right guess | logged right | logged wrong "
@@ -636,6 +669,32 @@ def print_exchanges(exchanges: dict) -> None:
             print(_exchange_row(key, outcomes))
     everything = [o for vs in exchanges.values() for o in vs]
     print(_exchange_row("all inputs", everything))
+
+
+def _group(name: str) -> str:
+    return ("FSDD" if name.startswith("FSDD") else "non-answers" if name.startswith("non")
+            else "synthetic clean" if name == "synthetic clean" else "synthetic noisy")
+
+
+def print_two(two: dict) -> None:
+    """What two exchanges log: the answer (checked when unsure), then, when nothing was
+    logged, the question again and the athlete's second answer (checked the same way)."""
+    print("\nTwo exchanges (when the first logs nothing, the question is asked again and "
+          "the athlete says it again: FSDD another take, espeak-ng "
+          f"{AGAIN_SLOWER} words a minute slower in fresh noise, a non-answer the same "
+          "sound):\n")
+    print("| all of | n | logged right | logged wrong | nothing logged | turns per answer |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    summary: dict[str, list] = {}
+    for group, ends in two.items():
+        summary.setdefault(_group(group), []).extend(ends)
+    summary["all inputs"] = [e for ends in two.values() for e in ends]
+    for label, ends in summary.items():
+        n = len(ends)
+        right, wrong, none = (f"{100 * sum(e == end for e, _ in ends) / n:.1f}%"
+                              for end in ("right", "wrong", "again"))
+        print(f"| {label} | {n} | {right} | {wrong} | {none} "
+              f"| {sum(t for _, t in ends) / n:.2f} |")
 
 
 def _exchange_row(label: str, outcomes: list[str]) -> str:
@@ -702,6 +761,19 @@ def side_by_side(results: list[dict]) -> None:
         outcomes = [o for vs in result["exchanges"].values() for o in vs]
         cells.append(f"{100 * sum(o.endswith('wrong') for o in outcomes) / len(outcomes):.1f}%")
     print("| logged wrong in one exchange, all inputs | | " + " | ".join(cells) + " |")
+    if not all(r.get("two") for r in results):
+        return
+    for label in ("FSDD", "synthetic clean", "synthetic noisy"):
+        cells = []
+        for result in results:
+            ends = [e for g, vs in result["two"].items() if _group(g) == label for e, _ in vs]
+            cells.append(f"{100 * ends.count('right') / len(ends):.1f}%")
+        print(f"| {label} logged right within two exchanges | | " + " | ".join(cells) + " |")
+    cells = []
+    for result in results:
+        ends = [e for vs in result["two"].values() for e, _ in vs]
+        cells.append(f"{100 * ends.count('wrong') / len(ends):.1f}%")
+    print("| logged wrong within two exchanges, all inputs | | " + " | ".join(cells) + " |")
 
 
 # -- Whisper's cost: by length, and on a Raspberry Pi 4 --------------------------------------
