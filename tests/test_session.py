@@ -4,6 +4,7 @@ then through the virtual sound card: resume after kill -9, and a spoken session.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -19,9 +20,17 @@ from coach.core.answers import Answer
 from coach.core.library import builtin_library
 from coach.core.plans import parse_plan
 from coach.dialogue.sources import ScriptSource
-from coach.events import COMPLETED, INTERRUPTED, STOPPED, EventWriter, SetLogged, read_events
+from coach.events import (
+    COMPLETED,
+    INTERRUPTED,
+    STOPPED,
+    Click,
+    EventWriter,
+    SetLogged,
+    read_events,
+)
 from coach.settings import OUTPUT_RATE, SpeechSettings
-from coach.store import Store, new_uid
+from coach.store import Store, new_uid, now_iso
 from coach.workout.loop import Session
 from coach.workout.state import SessionSettings, State
 
@@ -63,7 +72,7 @@ def store(tmp_path):
 
 
 def make_session(tmp_path, store, voice, answers, plan_text=PLAN, settings=FAST,
-                 resume=None, source=None, events_name="events.jsonl"):
+                 resume=None, source=None, events_name="events.jsonl", supervisor=None):
     script = tmp_path / f"answers-{new_uid()[:6]}.txt"
     script.write_text("\n".join(answers) + "\n")
     library = builtin_library()
@@ -72,7 +81,7 @@ def make_session(tmp_path, store, voice, answers, plan_text=PLAN, settings=FAST,
     session = Session(plan=plan, library=library, store=store,
                       speaker=OfflineSpeaker(OUTPUT_RATE), voice=voice,
                       source=source or ScriptSource(script), events=events, settings=settings,
-                      resume=resume)
+                      resume=resume, supervisor=supervisor)
     return session, events
 
 
@@ -283,6 +292,87 @@ def test_resume_carries_on_at_the_next_set_with_adapted_values(tmp_path, store, 
     assert store.query("SELECT count(*) AS n FROM sessions")[0]["n"] == 1
     said = [r["text"] for r in read_events(tmp_path / "resumed.jsonl") if r["type"] == "say"]
     assert said[0] == "Welcome back. We carry on with set 2 of the biceps curl."
+
+
+class _SpeakerLost:
+    """The device supervisor, for the offline speaker: the speaker stops as rep ``at`` of
+    set ``set_number`` begins. ``recover`` keeps what the database holds at that moment
+    (what a ``kill -9`` while the coach waits would leave), then either the coach is
+    killed there (``killed``; Ctrl-C, which leaves the session resumable as a kill does)
+    or the speaker is back; then ``kill_at_rep`` of the set carried on kills the coach."""
+
+    def __init__(self, store, events, set_number, at, killed, kill_at_rep=None):
+        self.store, self.set_number, self.at = store, set_number, at
+        self.killed, self.kill_at_rep = killed, kill_at_rep
+        self.gone = self.cut = False
+        self.logged = 0
+        self.left_behind = None
+        events.subscribe(self._watch)
+
+    def _watch(self, event, t):
+        if isinstance(event, SetLogged):
+            self.logged += 1
+        elif isinstance(event, Click) and self.logged == self.set_number - 1:
+            if not self.cut and event.rep == self.at:
+                self.gone = self.cut = True
+            elif self.cut and not self.gone and event.rep == self.kill_at_rep:
+                self.left_behind = self.store.unfinished_session()
+                raise KeyboardInterrupt
+
+    def problem(self):
+        return "the speaker stopped" if self.gone else None
+
+    def recover(self, problem, tell=None):
+        self.left_behind = self.store.unfinished_session()
+        if self.killed:
+            raise KeyboardInterrupt
+        self.gone = False
+        return True
+
+
+@pytest.mark.parametrize("killed", ["while the speaker is away", "in the set carried on"])
+def test_a_set_cut_by_a_lost_speaker_carries_on_after_a_kill_and_resume(tmp_path, store,
+                                                                         voice, killed):
+    """Set 2 of 6 reps is cut as rep 4 begins (3 done) and the coach is killed, while it
+    waits for the speaker or during the set it carried on: --resume says where the set
+    was, counts reps 4 to 6 only, and logs set 2 once, with the cut set's start."""
+    plan = PLAN.replace("reps = [2, 3]", "reps = [4, 6]")
+    session, events = make_session(tmp_path, store, voice, ["6", "yes", "5", "yes"], plan)
+    lost = _SpeakerLost(store, events, set_number=2, at=4,
+                        killed=killed == "while the speaker is away", kill_at_rep=5)
+    session.supervisor = lost
+    assert session.run().status == INTERRUPTED
+    events.close()
+    assert [(r["exercise"], r["set_number"]) for r in sets_of(store)] == [("biceps_curl", 1)]
+    left = lost.left_behind["state"]
+    assert left["next"] == {"exercise": 0, "set": 2}
+    assert left["cut"]["set"] == 2 and left["cut"]["done"] == 3
+    assert store.unfinished_session()["state"] == left  # the interrupted end changed nothing
+    first = [e for e in read_events(tmp_path / "events.jsonl") if e["type"] == "say"]
+    back = "We're back. Set 2 of the biceps curl: you had done 3 of 6 reps. Carry on from rep 4."
+    assert [e["text"] for e in first].count(back) == (killed == "in the set carried on")
+
+    resuming = now_iso()
+    resumed, events = make_session(tmp_path, store, voice, ["5", "yes", "4", "yes"], plan,
+                                   resume=lost.left_behind, events_name="resumed.jsonl")
+    assert resumed.run().status == COMPLETED
+    events.close()
+    records = read_events(tmp_path / "resumed.jsonl")
+    said = [r["text"] for r in records if r["type"] == "say"]
+    assert said[0] == ("Welcome back. Set 2 of the biceps curl: you had done 3 of 6 reps. "
+                       "Carry on from rep 4.")
+    asking = next(i for i, r in enumerate(records) if r.get("state") == "ASKING")
+    counted = [r["rep"] for r in records[:asking] if r["type"] == "click"]
+    assert sorted(set(counted)) == [4, 5, 6]  # only the reps left, each once
+    assert not [r for r in records[:asking] if r["type"] == "say"
+                and r["text"].startswith("Set 2 of 2")]  # not announced again
+    rows = store.query("SELECT exercise, set_number, reps, started FROM sets ORDER BY id")
+    assert [(r["exercise"], r["set_number"], r["reps"]) for r in rows] == [
+        ("biceps_curl", 1, 6), ("biceps_curl", 2, 5), ("plank", 1, 4)]  # set 2 once
+    assert rows[1]["started"] == left["cut"]["started"] < resuming
+    assert store.query("SELECT count(*) AS n FROM sessions")[0]["n"] == 1
+    ended = store.query("SELECT status, state FROM sessions")[0]
+    assert ended["status"] == COMPLETED and "cut" not in json.loads(ended["state"])
 
 
 def test_a_full_disk_keeps_the_set_and_saves_it_later(tmp_path, store, voice):

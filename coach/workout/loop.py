@@ -178,8 +178,6 @@ class Session:
         """A ``coach.audio.supervise.Supervisor`` for a live speaker (None: offline)."""
         self._lost: str | None = None
         """What went away in the middle of the set being played."""
-        self._carry: tuple[int, CarryOn, str] | None = None
-        """A set cut by a lost device: (exercise index, where it carries on, its start)."""
         self.state = State.ANNOUNCING
         self.last_instruction = ""
         self.pending: list[_PendingSet] = []
@@ -700,8 +698,14 @@ class Session:
         if self._resume is not None:
             index, number = self.progress.exercise_index, self.progress.set_number
             if index < len(plan.exercises):
-                name = self.library.exercise(plan.exercises[index].id).name
-                self.say(f"Welcome back. We carry on with set {number} of the {name}.")
+                item = plan.exercises[index]
+                exercise = self.library.exercise(item.id)
+                if self.progress.cut is not None:  # killed while a device was away
+                    self.say(self._carry_on(item, exercise, self.progress.cut.done,
+                                            "Welcome back").line, instruction=True)
+                else:
+                    self.say(f"Welcome back. We carry on with set {number} of the "
+                             f"{exercise.name}.")
         else:
             first = plan.exercises[0] if plan.exercises else None
             if first is not None:
@@ -716,17 +720,17 @@ class Session:
             notes = self._prepare_exercise(item, exercise)
             self._announced.add(item.id)
             next_position = self._next_position(index, number)
-            started = now_iso()
-            carry, self._carry = self._carry, None
+            cut = self.progress.cut  # this set, cut by a lost device (here or before --resume)
+            started = now_iso() if cut is None else cut.started
             try:
                 if self._skip_next is not None:
                     skip, self._skip_next = self._skip_next, None
                     raise skip
-                if carry is not None and carry[0] == index and carry[1].set_number == number:
-                    _, cut, started = carry  # the line saying where was said on the way back
-                    if cut.left:
+                if cut is not None:  # where it carries on was said on the way back
+                    carried = self._carry_on(item, exercise, cut.done)
+                    if carried.left:
                         self._ready(exercise)
-                        self._count(item, exercise, cut.done)
+                        self._count(item, exercise, carried.done)
                 else:
                     self._prepare_lines(notes + self._lines_of_set(item, exercise, number))
                     self._announce(item, exercise, number, first, notes)
@@ -765,18 +769,40 @@ class Session:
     def _back_after(self, lost: _DeviceLost, started: str) -> None:
         """A device went away during a set or a rest: wait for it, then carry on with the
         set that was cut, from the rep it was at (``carry_on``), or with the next set,
-        after a rest. Commands heard in the cut set stay with it."""
+        after a rest. Where the cut set was is saved first (``_save_cut``), so a coach
+        killed while it waits resumes it there. Commands heard in the cut set stay with it
+        (in memory)."""
+        index = self.progress.exercise_index
+        if lost.done and index < len(self.plan.exercises):
+            self._save_cut(lost.done, started)
         self._recover(lost.problem)
-        index, number = self.progress.exercise_index, self.progress.set_number
         if index >= len(self.plan.exercises):
             return
         item = self.plan.exercises[index]
-        exercise = self.library.exercise(item.id)
-        cut = carry_on(lost.done or 0, self.settings.reps_to_count(item.reps[1]), number,
-                       exercise.name, exercise.isometric)
-        if lost.done is not None and not cut.from_start:
-            self._carry = (index, cut, started)
-        self.say(cut.line, instruction=True)
+        self.say(self._carry_on(item, self.library.exercise(item.id), lost.done or 0).line,
+                 instruction=True)
+
+    def _carry_on(self, item: PlanExercise, exercise: Exercise, done: int,
+                  greeting: str = "We're back") -> CarryOn:
+        """Where the next set carries on after ``done`` reps, against the count's target."""
+        return carry_on(done, self.settings.reps_to_count(item.reps[1]),
+                        self.progress.set_number, exercise.name, exercise.isometric, greeting)
+
+    def _save_cut(self, done: int, started: str) -> None:
+        """Keep the cut of the next set in the progress and save it with the resume state.
+        Not saved while a set waits for the disk (the resume point would skip that set),
+        nor when the disk refuses: said on stderr, and the set still carries on in this
+        process; only a resume would start it again."""
+        self.progress = self.progress.with_cut(done, started)
+        if self.pending:
+            log.warning("coach: where the cut set was is not saved: %d earlier set(s) still "
+                        "wait for the disk; a resume would start it again", len(self.pending))
+            return
+        try:
+            self.store.save_state(self.session_id, self.progress.to_json())
+        except StoreError as error:
+            log.warning("coach: could not save where the cut set was (%s); a resume would "
+                        "start it again", error.message)
 
     def _finish(self, status: str) -> None:
         self._enter(State.DONE)
