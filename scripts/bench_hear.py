@@ -220,21 +220,15 @@ def run_engine(engine: str, quick: bool) -> dict:
 
     exchanges: dict[str, list[str]] = {}  # group -> "right" | "wrong" | "again" | "checked ..."
     seconds: dict[str, list[tuple[str, int]]] = {}  # group -> (end of two exchanges, turns)
-    check = exchange_check(recognizer)
 
     def exchange(group, answer, truth, say, expect, again):
-        """One exchange: the answer, and the coach's yes/no check of a guess; when nothing
-        was logged, a second: the question again, answered by ``again()`` (the athlete
-        says it again), checked the same way."""
-        first = check(answer, truth, say)
+        """The question played through the coach's dialogue (``coach.dialogue.ask``): with
+        the first answer only (one exchange), and with a second one, ``again()`` (the
+        athlete says it again), for when the first logs nothing."""
+        first, _ = dialogue(recognizer, expect, [answer], truth, say)
         exchanges.setdefault(group, []).append(first)
-        turns = 1 + first.startswith("checked")
-        end = first.split()[-1]
-        if end == "again":
-            second = check(recognizer.decode(again(), expect), truth, say)
-            turns += 1 + second.startswith("checked")
-            end = second.split()[-1]
-        seconds.setdefault(group, []).append((end, turns))
+        end, turns = dialogue(recognizer, expect, [answer, again], truth, say)
+        seconds.setdefault(group, []).append((end.split()[-1], turns))
 
     if engine == "vosk-ko":
         from coach.hearing import synth
@@ -314,31 +308,46 @@ def reply_voice(voice: str, rate: int, noise: str | None, snr: float | None):
     return say
 
 
-def exchange_check(recognizer):
-    """``check(answer, truth, say) -> outcome`` of one exchange as the coach runs it: an
-    accepted answer is logged; an unclear one with a guess the dialogue would check
-    (``coach.dialogue.ask.check_line``) is followed by the athlete's reply, spoken by
-    ``say``: "yes" when the guess is right, "no" when it is wrong, "what?" when the input
-    was no answer at all (``truth`` None); the reply is decoded as the coach hears it
-    (the "confirm" grammar) and a clear yes logs the guess. Outcomes: "right", "wrong",
-    "again" (not logged: the question is asked again), each prefixed "checked+ " when a
-    check of a right guess was asked, "checked- " for a wrong guess."""
-    from coach.dialogue.ask import CONFIRM_GRAMMAR, check_line
+def dialogue(recognizer, expect: str, answers: list, truth, say) -> tuple[str, int]:
+    """One question as the coach asks it (``coach.dialogue.ask.ask``, the workout's rule),
+    with the athlete's ``answers`` in turn (a decoded ``Answer``, or a function giving the
+    audio of the next one), then nobody. An unsure answer with a guess the dialogue checks
+    gets the athlete's reply, spoken by ``say``: "yes" when the guess is right, "no" when
+    it is wrong, "what?" when the input was no answer at all (``truth`` None), decoded as
+    the coach hears it. Returns the outcome - "right", "wrong" (logged, or a command acted
+    on) or "again" (nothing logged), prefixed "checked+" / "checked-" when the first
+    check named a right / wrong guess - and the turns: the answers and replies heard."""
+    from coach.core.answers import Answer
+    from coach.dialogue.ask import CONFIRM, Question, ask, check_line
 
-    def check(answer, truth, say) -> str:
-        if answer.understood:
-            return "right" if (answer.kind, answer.value) == truth else "wrong"
-        guess = answer.maybe
-        if guess is None or check_line(guess) is None:
-            return "again"
-        right = (guess.kind, guess.value) == truth
-        words = "what?" if truth is None else "yes" if right else "no"
-        reply = recognizer.decode(say(words), CONFIRM_GRAMMAR)
-        mark = "checked+" if right else "checked-"  # the guess was right / wrong
-        if reply.kind == "felt" and reply.value is True:
-            return f"{mark} right" if right else f"{mark} wrong"
-        return f"{mark} again"
-    return check
+    pending, checks, heard, acted = list(answers), [], [], []
+
+    def listen(question):
+        if question.expect == CONFIRM:
+            guess = heard[-1].maybe
+            right = (guess.kind, guess.value) == truth
+            checks.append(right)
+            words = "what?" if truth is None else "yes" if right else "no"
+            reply = recognizer.decode(say(words), question.listen_expect)
+        elif pending:
+            given = pending.pop(0)
+            reply = given if isinstance(given, Answer) else recognizer.decode(given(), expect)
+            heard.append(reply)
+        else:
+            return None  # the athlete has nothing more to say
+        return reply
+
+    def on_command(answer):
+        acted.append(answer)
+        return False
+
+    logged = ask(Question("?", expect, "?", 0.0, confirm=check_line), lambda text: None,
+                 listen, on_command)
+    taken = acted[0] if acted else logged
+    end = "again" if taken is None else "right" if (taken.kind, taken.value) == truth \
+        else "wrong"
+    mark = "" if not checks else "checked+ " if checks[0] else "checked- "
+    return mark + end, len(heard) + len(checks)
 
 
 # -- fitting the PocketSphinx verifier --------------------------------------------------------

@@ -150,3 +150,19 @@ def test_a_check_is_skipped_without_a_line_for_it_and_a_command_in_its_reply_is_
     capped = Script(_guess(12), "yes")
     assert ask(_checked(turns=1), capped.say, capped.listen, lambda a: True) is None
     assert capped.said == ["How many reps?"]  # no turn left for the check
+
+
+def test_a_guess_the_athlete_denied_is_not_taken_or_checked_again():
+    """After "no" to "15 reps, right?", a next answer heard as 15 (the same mishearing)
+    is unclear, however sure the recognizer is; a guess of 15 is not checked twice."""
+    script = Script(_guess(15), "no", "fifteen", "fourteen")
+    assert ask(_checked(), *_says(script)).value == 14
+    assert script.said == ["How many reps?", "15 reps, right?", "My mistake. How many reps?",
+                           "Sorry? How many reps?"]
+    script = Script(_guess(15), "no", _guess(15), _guess(14), "yes")
+    answer = ask(_checked(), *_says(script))
+    assert (answer.value, answer.details["confirmed"]) == (14, True)
+    assert script.said == ["How many reps?", "15 reps, right?", "My mistake. How many reps?",
+                           "Sorry? How many reps?", "14 reps, right?"]
+    script = Script(_guess(15), "no", "fifteen", "fifteen")
+    assert ask(_checked(), *_says(script)) is None  # three unclear: the plan's values

@@ -17,7 +17,10 @@ did you feel it?) and the scan's check-in (how do you feel? anything sore?) use:
   ``question.confirm`` has a line for it ("Twelve reps, right?"): "yes" takes the guess
   (``details["confirmed"]``), "no" or no clear reply asks the question again (counted as
   unclear). A yes/no is the easiest answer to hear, so one short check beats asking
-  for the number again, and a guess is never logged without the athlete's yes.
+  for the number again, and a guess is never logged without the athlete's yes;
+- a guess the athlete denied ("no") is not taken or checked again within the same
+  question: the same mishearing of the next answer would otherwise log what they just
+  said was wrong. Heard again, it counts as unclear.
 
 ``listen(question)`` waits ``question.timeout`` seconds for speech to begin.
 """
@@ -71,6 +74,7 @@ def ask(question: Question, say: Callable[[str], None],
     """The accepted answer to ``question``, or None (unclear, given up, nobody there)."""
     unclear = turns = 0
     text = question.text
+    denied: set[tuple[str, object]] = set()  # guesses the athlete said "no" to
     while question.turns is None or turns < question.turns:
         turns += 1
         say(text)
@@ -86,10 +90,11 @@ def ask(question: Question, say: Callable[[str], None],
                 return None
             text = question.text
             continue
-        if question.accept(answer):
+        if question.accept(answer) and _meaning(answer) not in denied:
             return answer
         text = question.again
-        check = _check_line(question, answer)
+        check = None if answer.maybe is None or _meaning(answer.maybe) in denied else \
+            _check_line(question, answer)
         if check is not None and (question.turns is None or turns < question.turns):
             turns += 1
             say(check)
@@ -106,11 +111,16 @@ def ask(question: Question, say: Callable[[str], None],
                 text = question.text  # the microphone came back, or a command was done
                 continue
             if reply.kind == "felt":  # "no": the guess was wrong
+                denied.add(_meaning(answer.maybe))
                 text = CORRECTED.format(text=question.text)
         unclear += 1
         if unclear > question.retries:
             return None
     return None
+
+
+def _meaning(answer: Answer) -> tuple[str, object]:
+    return answer.kind, repr(answer.value)
 
 
 def check_line(guess: Answer, seconds: bool = False) -> str | None:
