@@ -27,6 +27,7 @@ from coach.events import (
     Click,
     EventWriter,
     SetLogged,
+    StateChanged,
     read_events,
 )
 from coach.settings import OUTPUT_RATE, SpeechSettings
@@ -373,6 +374,53 @@ def test_a_set_cut_by_a_lost_speaker_carries_on_after_a_kill_and_resume(tmp_path
     assert store.query("SELECT count(*) AS n FROM sessions")[0]["n"] == 1
     ended = store.query("SELECT status, state FROM sessions")[0]
     assert ended["status"] == COMPLETED and "cut" not in json.loads(ended["state"])
+
+
+class _SpeakerLostWhileASetWaits(_SpeakerLost):
+    """``_SpeakerLost``, counting sets by the counts begun: a set waiting for the disk
+    logs nothing yet. The speaker is back at once; the disk is freed when it is."""
+
+    def __init__(self, store, events, set_number, at):
+        super().__init__(store, events, set_number, at, killed=False)
+        self.counts = 0
+
+    def _watch(self, event, t):
+        if isinstance(event, StateChanged) and event.state == State.COUNTING:
+            self.counts += 1
+        elif isinstance(event, Click) and self.counts == self.set_number and not self.cut \
+                and event.rep == self.at:
+            self.gone = self.cut = True
+
+    def recover(self, problem, tell=None):
+        self.left_behind = self.store.unfinished_session()
+        self.store.db.execute("PRAGMA max_page_count = 1000000")
+        self.gone = False
+        return True
+
+
+def test_a_cut_is_not_saved_while_an_earlier_set_waits_for_the_disk(tmp_path, store, voice,
+                                                                     caplog):
+    """Set 1 waits for a full disk when set 2 is cut: the resume point must not move past
+    set 1, so the cut is not saved (said on stderr); the set still carries on from the rep
+    it was at, and both sets are saved once the disk has room."""
+    long_noise = "blah " * 1500  # an answer big enough to need new database pages
+    plan = PLAN.replace("reps = [2, 3]", "reps = [4, 6]")
+    session, events = make_session(tmp_path, store, voice,
+                                   [long_noise, "6", "yes", "5", "yes", "4", "yes"], plan)
+    pages = store.query("PRAGMA page_count")[0]["page_count"]
+    store.db.execute(f"PRAGMA max_page_count = {pages}")
+    lost = _SpeakerLostWhileASetWaits(store, events, set_number=2, at=4)
+    session.supervisor = lost
+    with caplog.at_level("WARNING"):
+        assert session.run().status == COMPLETED
+    events.close()
+    assert "cut" not in lost.left_behind["state"]
+    assert lost.left_behind["state"]["next"] == {"exercise": 0, "set": 1}
+    assert "where the cut set was is not saved" in caplog.text
+    said = [r["text"] for r in read_events(tmp_path / "events.jsonl") if r["type"] == "say"]
+    assert ("We're back. Set 2 of the biceps curl: you had done 3 of 6 reps. "
+            "Carry on from rep 4.") in said
+    assert [(r["set_number"], r["reps"]) for r in sets_of(store)] == [(1, 6), (2, 5), (1, 4)]
 
 
 def test_a_full_disk_keeps_the_set_and_saves_it_later(tmp_path, store, voice):
