@@ -246,7 +246,7 @@ class Device:
     def _recover(self, problem: str) -> None:
         self._enter(DeviceState.RECOVERING)
         if problem != self._problem:
-            log.warning("coach device: %s; trying again every %.0f s", problem,
+            log.warning("coach device: %s; trying again every %g s", problem,
                         self.options.retry_seconds)
             self._problem = problem
         self.stop.wait(self.options.retry_seconds)

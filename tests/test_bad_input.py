@@ -19,6 +19,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -470,15 +471,32 @@ def test_the_device_waits_for_a_missing_microphone_and_says_so_once(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "coach", "--data-dir",
                                 str(tmp_path / "data"), "device", "--retry-seconds", "0.3"],
                                env=env, text=True, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in process.stderr:
+            lines.append(line)
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
-        time.sleep(6)  # start-up, then about ten retries
-        assert process.poll() is None, process.communicate()
+        # start-up (a cold machine takes its time), then about ten retries: Ctrl-C comes
+        # once the device is waiting, as a person's would
+        deadline = time.monotonic() + 60
+        while not any("trying again" in line for line in lines) and \
+                time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.1)
+        time.sleep(3)
+        assert process.poll() is None, "".join(lines)
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
+        process.wait(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
+    reader.join(10)  # every holder of its standard error (a render child too) is gone
+    err = "".join(lines)
+    assert not reader.is_alive(), err
     assert process.returncode in (0, 130), err
     assert err.count("trying again") == 1, err
+    assert "trying again every 0.3 s" in err, err
     assert "Traceback" not in err and "internal error" not in err

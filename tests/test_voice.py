@@ -333,3 +333,42 @@ def test_a_line_that_is_due_goes_before_the_lines_rendered_ahead(tmp_path):
     assert voice.wait_prepared(timeout=120)
     assert all(voice.is_cached(text) for text in queue)
     voice.close()
+
+
+def test_a_render_child_ends_when_the_device_that_started_it_does(tmp_path):
+    """A device killed (or stopped with Ctrl-C) while its render child waits must not leave
+    the child behind: it would hold the device's standard error open, and Piper's memory.
+    Here the child's standard input stays open (held by the test), so only its watch of
+    the parent can end it."""
+    import subprocess
+    import sys
+
+    start = ("import subprocess, sys\n"
+             "from coach.audio.render_child import settings_to_json\n"
+             "from coach.settings import SpeechSettings\n"
+             f"argument = settings_to_json(SpeechSettings(), 22050, {str(tmp_path)!r})\n"
+             "child = subprocess.Popen([sys.executable, '-m', 'coach.audio.render_child', "
+             "argument])\nprint(child.pid, flush=True)\n")  # then the 'device' is gone
+    read, write = os.pipe()
+    try:
+        # the child inherits the output pipe: this returns only once the child is gone too
+        device = subprocess.run([sys.executable, "-c", start], stdin=read,
+                                capture_output=True, text=True, timeout=30)
+        assert device.returncode == 0, device.stderr
+        child = int(device.stdout.split()[0])
+        deadline = time.monotonic() + 10
+        while _running(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(child)
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status

@@ -28,8 +28,29 @@ def settings_to_json(settings, output_rate: int, cache_dir: Path) -> str:
         "voice": settings.voice, "rate": settings.rate, "volume": settings.volume,
         "voices_dir": None if settings.voices_dir is None else str(settings.voices_dir),
         "cache_bytes": settings.cache_bytes, "output_rate": output_rate,
-        "cache_dir": str(cache_dir),
+        "cache_dir": str(cache_dir), "parent": os.getpid(),
     })
+
+
+#: How often the child checks that the device that started it is still there.
+PARENT_POLL_SECONDS = 0.5
+
+
+def _end_with_parent(parent: int | None) -> None:
+    """Exit as soon as the device that started this child (``parent``, its process id) is
+    gone (Ctrl-C, a crash, a kill): nobody would read what it renders, and it must not
+    keep the device's standard error open. A thread, not PR_SET_PDEATHSIG, which follows
+    the thread that started the child rather than the device."""
+    import threading
+    import time
+
+    parent = os.getppid() if parent is None else parent
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(0)
+    threading.Thread(target=watch, name="coach-render-parent", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from coach.settings import SpeechSettings
 
     args = json.loads((argv or sys.argv[1:])[0])
+    _end_with_parent(args.get("parent"))
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     with contextlib.suppress(OSError, AttributeError):
         os.setpriority(os.PRIO_PROCESS, 0, 5)  # below the device's audio and recognizer

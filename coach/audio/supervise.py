@@ -79,7 +79,7 @@ class Supervisor:
         started = time.monotonic()
         device = "microphone" if "microphone" in problem else "speaker"
         self.events.emit(DeviceLost(device=device, problem=problem))
-        log.warning("coach: %s; paused, trying again every %.0f s", problem, self.retry_seconds)
+        log.warning("coach: %s; paused, trying again every %g s", problem, self.retry_seconds)
         if tell is not None:
             tell(device)
         if self.speaker is not None:
