@@ -1,3 +1,10 @@
-from coach.cli import main
+import sys
 
-raise SystemExit(main())
+try:
+    from coach.cli import main
+
+    code = main()
+except KeyboardInterrupt:  # Ctrl-C while the coach is still loading: no traceback
+    print("coach: stopped.", file=sys.stderr)
+    code = 130
+raise SystemExit(code)
