@@ -468,10 +468,20 @@ def test_the_device_waits_for_a_missing_microphone_and_says_so_once(tmp_path):
     speaker or microphone that disappears is reported once and tried again"); Ctrl-C ends
     it cleanly."""
     env = _no_card_env(tmp_path)
-    process = subprocess.Popen([sys.executable, "-m", "coach", "--data-dir",
-                                str(tmp_path / "data"), "device", "--retry-seconds", "0.3"],
-                               env=env, text=True, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # A person's Ctrl-C comes from a terminal, where SIGINT is not ignored. A test run
+    # started in the background (nohup, &) ignores it, and the device would inherit that
+    # and never stop: catching it here lets the device start with Python's own handler.
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "coach", "--data-dir",
+                                    str(tmp_path / "data"), "device", "--retry-seconds",
+                                    "0.3"], env=env, text=True, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     lines: list[str] = []
 
     def read() -> None:
