@@ -753,36 +753,24 @@ def side_by_side(results: list[dict]) -> None:
         f"{1000 * r['cpu'] / max(r['count'], 1):.0f}" for r in results) + " |")
     print("| model load / peak memory | | " + " | ".join(
         f"{r['load']:.1f} s / {r['peak_mb']:.0f} MB" for r in results) + " |")
-    if not all(r.get("exchanges") for r in results):
-        return
-    for label, test in (("FSDD", lambda g: g.startswith("FSDD")),
-                        ("synthetic clean", lambda g: g == "synthetic clean"),
-                        ("synthetic noisy", lambda g: g.startswith("synthetic ")
-                         and g != "synthetic clean")):
+    for key, when in (("exchanges", "in one exchange (unsure answers checked)"),
+                      ("two", "within two exchanges")):
+        if not all(r.get(key) for r in results):
+            return
+        # how each input ended: "right", "wrong" or "again", per group, per engine
+        ends = [{g: [(o if isinstance(o, str) else o[0]).split()[-1] for o in vs]
+                 for g, vs in r[key].items()} for r in results]
+        for label in ("FSDD", "synthetic clean", "synthetic noisy"):
+            cells = []
+            for by_group in ends:
+                mine = [e for g, vs in by_group.items() if _group(g) == label for e in vs]
+                cells.append(f"{100 * mine.count('right') / len(mine):.1f}%")
+            print(f"| {label} logged right {when} | | " + " | ".join(cells) + " |")
         cells = []
-        for result in results:
-            outcomes = [o for g, vs in result["exchanges"].items() if test(g) for o in vs]
-            cells.append(f"{100 * sum(o.endswith('right') for o in outcomes) / len(outcomes):.1f}%")
-        print(f"| {label} logged right in one exchange (unsure answers checked) | | "
-              + " | ".join(cells) + " |")
-    cells = []
-    for result in results:
-        outcomes = [o for vs in result["exchanges"].values() for o in vs]
-        cells.append(f"{100 * sum(o.endswith('wrong') for o in outcomes) / len(outcomes):.1f}%")
-    print("| logged wrong in one exchange, all inputs | | " + " | ".join(cells) + " |")
-    if not all(r.get("two") for r in results):
-        return
-    for label in ("FSDD", "synthetic clean", "synthetic noisy"):
-        cells = []
-        for result in results:
-            ends = [e for g, vs in result["two"].items() if _group(g) == label for e, _ in vs]
-            cells.append(f"{100 * ends.count('right') / len(ends):.1f}%")
-        print(f"| {label} logged right within two exchanges | | " + " | ".join(cells) + " |")
-    cells = []
-    for result in results:
-        ends = [e for vs in result["two"].values() for e, _ in vs]
-        cells.append(f"{100 * ends.count('wrong') / len(ends):.1f}%")
-    print("| logged wrong within two exchanges, all inputs | | " + " | ".join(cells) + " |")
+        for by_group in ends:
+            every = [e for vs in by_group.values() for e in vs]
+            cells.append(f"{100 * every.count('wrong') / len(every):.1f}%")
+        print(f"| logged wrong {when.split(' (')[0]}, all inputs | | " + " | ".join(cells) + " |")
 
 
 # -- Whisper's cost: by length, and on a Raspberry Pi 4 --------------------------------------

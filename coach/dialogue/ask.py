@@ -93,8 +93,7 @@ def ask(question: Question, say: Callable[[str], None],
         if question.accept(answer) and _meaning(answer) not in denied:
             return answer
         text = question.again
-        check = None if answer.maybe is None or _meaning(answer.maybe) in denied else \
-            _check_line(question, answer)
+        check = _check_line(question, answer, denied)
         if check is not None and (question.turns is None or turns < question.turns):
             turns += 1
             say(check)
@@ -138,10 +137,12 @@ def check_line(guess: Answer, seconds: bool = False) -> str | None:
     return None
 
 
-def _check_line(question: Question, answer: Answer) -> str | None:
-    """The confirmation line for an unclear answer's guess, None: nothing to check."""
+def _check_line(question: Question, answer: Answer,
+                denied: set[tuple[str, object]]) -> str | None:
+    """The confirmation line for an unclear answer's guess, None: nothing to check (no
+    guess, no line for it, or a guess the athlete already denied)."""
     maybe = answer.maybe
-    if maybe is None or question.confirm is None:
+    if maybe is None or question.confirm is None or _meaning(maybe) in denied:
         return None
     if not question.accept(maybe) or maybe.kind == "command":
         return None
