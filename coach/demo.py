@@ -230,12 +230,18 @@ def _point_portaudio_at(card: VirtualCard) -> None:
 def run_demo(settings: Settings, out: Path, plan: str | None = None,
              transcript: IO[str] | None = None, events_path: str | None = None,
              script: tuple[SetAnswers, ...] = SCRIPT) -> DemoResult:
-    """Run the demo session; returns what happened. ``out`` receives the coach's audio."""
+    """Run the demo session; returns what happened. ``out`` receives the coach's audio.
+    The demo's virtual card is stopped when the demo ends: normally, on Ctrl-C, on an error."""
+    with VirtualCard(Path(str(default_dir()) + "-demo")).use() as card:
+        return _run_on_card(card, settings, out, plan, transcript or sys.stdout,
+                            events_path, script)
+
+
+def _run_on_card(card: VirtualCard, settings: Settings, out: Path, plan: str | None,
+                 transcript: IO[str], events_path: str | None,
+                 script: tuple[SetAnswers, ...]) -> DemoResult:
     from coach.workout.run import run_session
 
-    transcript = transcript or sys.stdout
-    card = VirtualCard(Path(str(default_dir()) + "-demo"))
-    card.start()
     _point_portaudio_at(card)
     demo_dir = settings.paths.data_dir / "demo"
     demo_dir.mkdir(parents=True, exist_ok=True)

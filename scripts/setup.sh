@@ -3,7 +3,7 @@
 
 COACH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$COACH_ROOT/.venv"
-SYSTEM_PACKAGES=(espeak-ng libespeak-ng1 libportaudio2 pulseaudio pulseaudio-utils
+SYSTEM_PACKAGES=(espeak-ng libespeak-ng1 libportaudio2 libatomic1 pulseaudio pulseaudio-utils
                  libasound2-plugins python3-venv python3-dev)
 
 say_step() { echo "coach set-up: $*" >&2; }

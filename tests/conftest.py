@@ -36,7 +36,8 @@ os.environ.setdefault("COACH_CACHE_DIR", str(ROOT / ".pytest_cache" / "coach-cac
 
 @pytest.fixture(scope="session")
 def card() -> VirtualCard:
-    """The virtual sound card started by scripts/test.sh (or one started here)."""
+    """The virtual sound card started by scripts/test.sh (or one started here, and stopped
+    when the tests end)."""
     if shutil.which("pulseaudio") is None:
         pytest.fail("PulseAudio is missing: run the tests with ./scripts/test.sh")
     server = os.environ.get("PULSE_SERVER", "")
@@ -44,17 +45,16 @@ def card() -> VirtualCard:
         runtime = Path(server[len("unix:"):]).parent.parent
     else:
         runtime = Path(str(default_dir()) + "-pytest")
-    virtual = VirtualCard(runtime).start()
-    virtual.activate()
-    return virtual
+    with VirtualCard(runtime).use() as virtual:
+        virtual.activate()
+        yield virtual
 
 
 @pytest.fixture
 def own_card(tmp_path: Path) -> VirtualCard:
     """A virtual card of the test's own, for tests that unplug its sinks."""
-    virtual = VirtualCard(tmp_path / "card").start()
-    yield virtual
-    virtual.stop()
+    with VirtualCard(tmp_path / "card").use() as virtual:
+        yield virtual
 
 
 @pytest.fixture

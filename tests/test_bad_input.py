@@ -289,12 +289,11 @@ def sinkless(tmp_path_factory) -> VirtualCard:
     if shutil.which("pulseaudio") is None:
         pytest.skip("PulseAudio is not installed")
     folder = tmp_path_factory.mktemp("sinkless")
-    card = VirtualCard(folder).start()
-    for module in ("module-always-sink", "module-null-sink"):
-        subprocess.run(["pactl", "unload-module", module], env=card.client_env(),
-                       capture_output=True, timeout=10)
-    yield card
-    card.stop()
+    with VirtualCard(folder).use() as card:
+        for module in ("module-always-sink", "module-null-sink"):
+            subprocess.run(["pactl", "unload-module", module], env=card.client_env(),
+                           capture_output=True, timeout=10)
+        yield card
 
 
 def _mount_read_only(source: Path, target: Path, request) -> None:

@@ -14,12 +14,14 @@ prints shell ``export`` lines for the variables a client needs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,16 +106,39 @@ class VirtualCard:
         raise MissingPart(f"the virtual sound card did not start ({' '.join(tail) or 'no log'})",
                           INSTALL)
 
-    def stop(self) -> None:
-        pid_file = self.runtime_dir / "pulse" / "pid"
-        if pid_file.exists():
-            try:
-                os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
-            except (ValueError, ProcessLookupError, PermissionError):
-                pass
-        deadline = time.monotonic() + 5
-        while self.socket.exists() and time.monotonic() < deadline and self.running():
-            time.sleep(0.1)
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the daemon and wait until its process is gone (SIGKILL after ``timeout``)."""
+        pid = self.pid()
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+                break
+            time.sleep(0.05)
+
+    def pid(self) -> int | None:
+        """The daemon's process id from its pid file, if it has one."""
+        try:
+            return int((self.runtime_dir / "pulse" / "pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    @contextlib.contextmanager
+    def use(self) -> Iterator[VirtualCard]:
+        """The card for a ``with`` block: started if needed, and stopped at the end of the
+        block (normally, on Ctrl-C, on an error) when this block started it."""
+        owned = not self.running()
+        self.start()
+        try:
+            yield self
+        finally:
+            if owned:
+                self.stop()
 
     def play_into(self, path: str | Path, sink: str = ATHLETE_SINK,
                   wait: bool = True) -> subprocess.Popen:
@@ -134,6 +159,19 @@ class VirtualCard:
         """Point this process's PortAudio (and children) at the card."""
         os.environ.update(self.env())
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.runtime_dir))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError):  # a zombie is gone for our purposes
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    return True
 
 
 class Recording:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import shutil
 import sqlite3
@@ -9,7 +11,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from coach.errors import CoachError
+from coach.errors import CoachError, missing_library
 from coach.settings import Settings
 
 NAME = "doctor"
@@ -64,11 +66,39 @@ def _device(settings: Settings, kind: str) -> Check:
                      required=(kind == "output"))
 
 
-def _pocketsphinx(settings: Settings) -> Check:
+def _load(name: str, module: str, required: bool = True) -> Check | None:
+    """``None`` when ``module`` imports; else why not: not installed, or a system library
+    its compiled code needs is missing (named, with the package that has it)."""
     try:
-        import pocketsphinx
-    except ImportError:
-        return Check("pocketsphinx", False, "not installed", "run ./scripts/run.sh")
+        importlib.import_module(module)
+    except (ImportError, OSError) as error:
+        missing = missing_library(name, error)
+        if missing is not None:
+            return Check(name, False, missing.message, missing.fix, required)
+        if isinstance(error, OSError) or getattr(error, "name", module) != module:
+            return Check(name, False, f"{module} cannot load ({error})",
+                         f"pip install --force-reinstall {module}", required)
+        return Check(name, False, "not installed", "run ./scripts/run.sh", required)
+    return None
+
+
+def _native(settings: Settings) -> Check:
+    """The compiled engines behind Whisper and the voice gate load (their libraries)."""
+    for name, module in (("whisper", "ctranslate2"), ("voice gate", "onnxruntime")):
+        if importlib.util.find_spec(module) is None:
+            continue  # not installed: the whisper and engine checks say what that means
+        failed = _load(name, module)
+        if failed is not None:
+            return failed
+    return Check("libraries", True, "ctranslate2 and onnxruntime load")
+
+
+def _pocketsphinx(settings: Settings) -> Check:
+    failed = _load("pocketsphinx", "pocketsphinx")
+    if failed is not None:
+        return failed
+    import pocketsphinx
+
     model = pocketsphinx.get_model_path()
     ok = os.path.isdir(os.path.join(model, "en-us", "en-us"))
     return Check("pocketsphinx", ok, f"en-us model in {model}" if ok else "en-us model missing",
@@ -107,10 +137,9 @@ def _engine(settings: Settings) -> Check:
 
 
 def _vosk(settings: Settings) -> Check:
-    try:
-        import vosk  # noqa: F401
-    except ImportError:
-        return Check("vosk", False, "not installed", "run ./scripts/run.sh", required=False)
+    failed = _load("vosk", "vosk", required=False)
+    if failed is not None:
+        return failed
     try:
         from coach.hearing import models
     except ImportError:
@@ -144,6 +173,7 @@ CHECKS: list[Callable[[Settings], Check]] = [
     lambda s: _device(s, "input"),
     _engine,
     _whisper,
+    _native,
     _pocketsphinx,
     _vosk,
     _data_dir,

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from coach.core.answers import Answer, parse, phrases, unknown
-from coach.errors import MissingPart
+from coach.errors import MissingPart, missing_library
 from coach.hearing import Recognizer
 from coach.hearing.grammar import vosk_grammar
 
@@ -33,7 +33,7 @@ UNK = "[unk]"
 def vosk_available() -> bool:
     try:
         import vosk  # noqa: F401
-    except ImportError:
+    except (ImportError, OSError):  # not installed, or its library cannot load
         return False
     return True
 
@@ -41,7 +41,13 @@ def vosk_available() -> bool:
 def _import():
     try:
         import vosk
-    except ImportError:
+    except (ImportError, OSError) as error:
+        missing = missing_library("vosk's libvosk.so", error)
+        if missing is not None:
+            raise missing from None
+        if isinstance(error, OSError):
+            raise MissingPart(f"vosk's library cannot load ({error})",
+                              "pip install --force-reinstall vosk") from None
         raise MissingPart("the Python package vosk is missing",
                           "run ./scripts/run.sh, or pip install vosk") from None
     return vosk
