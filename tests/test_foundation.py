@@ -74,7 +74,7 @@ def test_speech_cache_makes_a_repeat_free(tmp_path, monkeypatch):
 
 
 def test_missing_espeak_says_how_to_install(monkeypatch):
-    import coach.audio.speech as speech
+    import coach.audio.espeak_voice as speech
 
     monkeypatch.setattr(speech.shutil, "which", lambda name: None)
     monkeypatch.setattr(speech, "_espeak_library_present", lambda: False)
