@@ -1,7 +1,10 @@
 """The import graph, read from the code: no cycle, and nothing imports from a higher layer.
 
 Every import counts, the ones inside functions too (a lazy import is still a dependency;
-it only hides a cycle). The layers, lowest first; a module may import its own layer and
+it only hides a cycle), and those under ``if TYPE_CHECKING:`` (a module that names
+another's class in its annotations knows it; a ``Protocol`` in the lower module breaks
+such a cycle). A failure names each offending edge, marked "(type-only)" when no import
+of it runs. The layers, lowest first; a module may import its own layer and
 any layer below it:
 
 0. foundation: errors, settings, files, events, download (and the package's ``__init__``)
@@ -47,26 +50,63 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def import_graph() -> dict[str, set[str]]:
-    """Each module of ``coach`` -> the ``coach`` modules it imports (anywhere in it)."""
+def _type_checking_block(node: ast.AST) -> bool:
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _imports(tree: ast.AST) -> list[tuple[ast.stmt, bool]]:
+    """Every import statement in ``tree``, and whether it is only for type checking."""
+    found: list[tuple[ast.stmt, bool]] = []
+
+    def visit(node: ast.AST, type_only: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Import | ast.ImportFrom):
+                found.append((child, type_only))
+            if _type_checking_block(child):
+                for statement in child.body:
+                    visit(ast.Module(body=[statement], type_ignores=[]), True)
+                for statement in child.orelse:
+                    visit(ast.Module(body=[statement], type_ignores=[]), type_only)
+            else:
+                visit(child, type_only)
+
+    visit(tree, False)
+    return found
+
+
+def import_graph() -> tuple[dict[str, set[str]], set[tuple[str, str]]]:
+    """Each module of ``coach`` -> the ``coach`` modules it imports (anywhere in it); and
+    the edges (importer, imported) whose every import is under ``if TYPE_CHECKING:``."""
     paths = {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
     graph: dict[str, set[str]] = {}
+    type_only_edges: set[tuple[str, str]] = set()
     for name, path in paths.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        targets: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        targets: dict[str, bool] = {}  # target -> only for type checking
+        for node, type_only in _imports(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
-                targets.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom):
+                found = [alias.name for alias in node.names]
+            else:
                 base = node.module or ""
                 if node.level:
                     kept = package.split(".")[:len(package.split(".")) - node.level + 1]
                     base = ".".join(kept + ([base] if base else []))
-                for alias in node.names:  # `from coach.x import module` names the module
-                    whole = f"{base}.{alias.name}"
-                    targets.add(whole if whole in paths else base)
+                # `from coach.x import module` names the module
+                found = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in paths else base
+                         for alias in node.names]
+            for target in found:
+                targets[target] = targets.get(target, True) and type_only
         graph[name] = {target for target in targets if target in paths and target != name}
-    return graph
+        type_only_edges.update((name, target) for target in graph[name] if targets[target])
+    return graph, type_only_edges
+
+
+def edge(source: str, target: str) -> str:
+    return f"{source} -> {target}" + (" (type-only)" if (source, target) in TYPE_ONLY else "")
 
 
 def layer_of(module: str) -> int:
@@ -114,7 +154,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-GRAPH = import_graph()
+GRAPH, TYPE_ONLY = import_graph()
 
 
 def test_every_module_has_a_layer():
@@ -124,14 +164,14 @@ def test_every_module_has_a_layer():
 
 def test_no_import_cycle():
     found = cycles(GRAPH)
-    edges = [f"{source} -> {target}" for group in found for source in group
+    edges = [edge(source, target) for group in found for source in group
              for target in sorted(GRAPH[source] & set(group))]
     assert found == [], "import cycles:\n  " + "\n  ".join(edges)
 
 
 def test_no_import_from_a_higher_layer():
-    upward = [f"{source} (layer {layer_of(source)}) imports {target} "
-              f"(layer {layer_of(target)})"
+    upward = [f"{edge(source, target)}: layer {layer_of(source)} imports layer "
+              f"{layer_of(target)}"
               for source in sorted(GRAPH) for target in sorted(GRAPH[source])
               if layer_of(target) > layer_of(source)]
     assert upward == [], "imports from a higher layer:\n  " + "\n  ".join(upward)
@@ -144,6 +184,7 @@ def test_no_import_from_a_higher_layer():
     ("from .wavio import read_wav", {"coach.audio.wavio"}),
     ("import coach.audio.speech as speech", {"coach.audio.speech"}),
     ("def later():\n    from coach.store import Store", {"coach.store"}),
+    ("if TYPE_CHECKING:\n    from coach.store import Store", {"coach.store"}),
 ])
 def test_the_graph_reads_every_form_of_import(tmp_path, monkeypatch, source, expected):
     """What the checks above rest on: each way of writing an import gives its edge."""
@@ -155,4 +196,6 @@ def test_the_graph_reads_every_form_of_import(tmp_path, monkeypatch, source, exp
         (package / f"{module}.py").write_text("")
     (package / "audio" / "probe.py").write_text(source + "\n")
     monkeypatch.setattr(f"{__name__}.PACKAGE", package)
-    assert import_graph()["coach.audio.probe"] == expected
+    graph, type_only = import_graph()
+    assert graph["coach.audio.probe"] == expected
+    assert (("coach.audio.probe", "coach.store") in type_only) == ("TYPE_CHECKING" in source)
