@@ -19,7 +19,14 @@ from pathlib import Path
 
 from coach import __version__
 from coach.errors import CoachError
-from coach.settings import AudioSettings, Paths, Settings, SpeechSettings, default_data_dir
+from coach.settings import (
+    AudioSettings,
+    HearingSettings,
+    Paths,
+    Settings,
+    SpeechSettings,
+    default_data_dir,
+)
 
 log = logging.getLogger("coach")
 
@@ -134,6 +141,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         audio=AudioSettings(output_device=args.output_device, input_device=args.input_device,
                             latency=args.latency),
         speech=SpeechSettings(voice=args.voice, rate=args.rate, voices_dir=paths.voices),
+        # --engine and --model belong to the commands that hear
+        hearing=HearingSettings(engine=getattr(args, "engine", "auto"),
+                                model=getattr(args, "model", None)),
         paths=paths,
     )
 

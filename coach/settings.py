@@ -65,6 +65,16 @@ class SpeechSettings:
 
 
 @dataclass(frozen=True)
+class HearingSettings:
+    engine: str = "auto"
+    """Speech recognizer: one of ENGINES (``coach.hearing.open_recognizer`` says how "auto"
+    chooses)."""
+    model: str | None = None
+    """A Whisper model folder or fetched name, or a Vosk model folder; None: the installed
+    one."""
+
+
+@dataclass(frozen=True)
 class Paths:
     data_dir: Path = field(default_factory=default_data_dir)
     """Where the database, caches and models live."""
@@ -94,4 +104,5 @@ class Settings:
 
     audio: AudioSettings = field(default_factory=AudioSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
+    hearing: HearingSettings = field(default_factory=HearingSettings)
     paths: Paths = field(default_factory=Paths)

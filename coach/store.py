@@ -22,7 +22,7 @@ import os
 import signal
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,8 +121,18 @@ def _pause_for_test(commit: int, after: bool) -> None:
         os.kill(os.getpid(), signal.SIGSTOP)
 
 
+def wall_clock() -> dt.datetime:
+    """The time now, in UTC: the store's clock unless it is given another."""
+    return dt.datetime.now(dt.UTC)
+
+
+def iso(moment: dt.datetime) -> str:
+    """How the store writes a time: ISO 8601 UTC to the millisecond."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+
+
 def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    return iso(wall_clock())
 
 
 def new_uid() -> str:
@@ -181,10 +191,13 @@ class StoreError(CoachError):
 
 
 class Store:
-    """A connection to the history file. Use one per thread."""
+    """A connection to the history file. Use one per thread. ``clock`` gives the time
+    written as a session's or scan's start and end and that "recent" and "today" are
+    counted from (an aware datetime; the wall clock by default)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Callable[[], dt.datetime] = wall_clock) -> None:
         self.path = Path(path)
+        self.clock = clock
         self._sets_committed = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -239,6 +252,9 @@ class Store:
             raise StoreError(f"could not save to {self.path} ({error})",
                              _save_fix(str(error))) from None
 
+    def _now(self) -> str:
+        return iso(self.clock())
+
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
         return [dict(row) for row in self.db.execute(sql, params)]
 
@@ -250,7 +266,7 @@ class Store:
             cursor = db.execute(
                 "INSERT INTO sessions (uid, plan, unit, started, status, state) "
                 "VALUES (?, ?, ?, ?, 'running', ?)",
-                (uid or new_uid(), plan, unit, now_iso(), to_json(state)))
+                (uid or new_uid(), plan, unit, self._now(), to_json(state)))
             return int(cursor.lastrowid)
 
     def save_set(self, logged: LoggedSet, answers: list[AnswerRecord] = (),
@@ -321,7 +337,7 @@ class Store:
         with self.transaction() as db:
             db.execute("UPDATE sessions SET ended = ?, status = ?, state = COALESCE(?, state) "
                        "WHERE id = ?",
-                       (now_iso(), status, None if state is None else to_json(state),
+                       (self._now(), status, None if state is None else to_json(state),
                         session_id))
 
     def unfinished_session(self) -> dict[str, Any] | None:
@@ -348,8 +364,7 @@ class Store:
     def recent_sets(self, exercise: str, unit: str, days: float = 60,
                     limit: int = 50) -> list[tuple[float, int]]:
         """(load, reps) of the latest answered sets of ``exercise`` in ``unit``."""
-        since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat(
-            timespec="milliseconds")
+        since = iso(self.clock() - dt.timedelta(days=days))
         rows = self.query(
             "SELECT load, reps FROM sets WHERE exercise = ? AND unit = ? AND skipped = 0 "
             "AND reps IS NOT NULL AND ended >= ? ORDER BY ended DESC LIMIT ?",
@@ -359,7 +374,7 @@ class Store:
     def sore_today(self, now: dt.datetime | None = None) -> str | None:
         """The sore region of today's latest pre-workout scan (local day; the only style that
         asks "Anything sore?"), or None: a full scan done afterwards does not hide it."""
-        moment = (now or dt.datetime.now().astimezone()).astimezone()
+        moment = (now or self.clock()).astimezone()
         midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
         since = midnight.astimezone(dt.UTC).isoformat(timespec="milliseconds")
         rows = self.query("SELECT sore FROM scans WHERE started >= ? AND style = 'pre-workout' "
@@ -374,7 +389,7 @@ class Store:
             cursor = db.execute(
                 "INSERT INTO scans (uid, style, minutes, focus, started, status) "
                 "VALUES (?, ?, ?, ?, ?, 'running')",
-                (new_uid(), style, float(minutes), ",".join(focus) or None, now_iso()))
+                (new_uid(), style, float(minutes), ",".join(focus) or None, self._now()))
             return int(cursor.lastrowid)
 
     def save_scan_answer(self, scan_id: int, answer: AnswerRecord) -> None:
@@ -389,12 +404,12 @@ class Store:
                  sore: str | None) -> None:
         with self.transaction() as db:
             db.execute("UPDATE scans SET ended = ?, status = ?, feeling = ?, sore = ? "
-                       "WHERE id = ?", (now_iso(), status, feeling, sore, scan_id))
+                       "WHERE id = ?", (self._now(), status, feeling, sore, scan_id))
 
     def sore_regions(self, day: dt.date | None = None) -> list[str]:
         """Sore regions recorded by scans on ``day`` (local time; default today), latest
         first. Region names are those of ``coach.core.regions`` ("lower back")."""
-        day = day or dt.date.today()
+        day = day or self.clock().astimezone().date()
         since = dt.datetime.combine(day, dt.time.min).astimezone() - dt.timedelta(days=1)
         rows = self.query("SELECT sore, started FROM scans WHERE sore IS NOT NULL AND "
                           "started >= ? ORDER BY started DESC, id DESC",

@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coach.hearing import synth, to_int16_16k  # noqa: E402
-from coach.hearing.vad import RATE, VoiceGate, silero, speech_span  # noqa: E402
+from coach.hearing.vad import VoiceGate, silero, speech_span  # noqa: E402
+from coach.settings import INPUT_RATE as RATE  # noqa: E402
 
 FSDD = ROOT.parent / "shared" / "data" / "fsdd" / "recordings"
 WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "yes",

@@ -74,7 +74,7 @@ def test_speech_cache_makes_a_repeat_free(tmp_path, monkeypatch):
 
 
 def test_missing_espeak_says_how_to_install(monkeypatch):
-    import coach.audio.speech as speech
+    import coach.audio.espeak_voice as speech
 
     monkeypatch.setattr(speech.shutil, "which", lambda name: None)
     monkeypatch.setattr(speech, "_espeak_library_present", lambda: False)
@@ -138,3 +138,16 @@ def test_every_event_round_trips_through_json(kind, tmp_path):
     (record,) = read_events(path)
     assert record["type"] == kind and isinstance(record["t"], float)
     assert Event.from_dict(json.loads(json.dumps(record))) == event
+
+
+def test_the_recognizer_settings_have_one_home():
+    """--engine and --model become Settings.hearing, built once at the entry point; a
+    command that does not hear gets the defaults."""
+    from coach.cli import build_parser, settings_from_args
+    from coach.settings import HearingSettings
+
+    parser, _ = build_parser()
+    heard = settings_from_args(parser.parse_args(["hear", "a.wav", "--engine", "vosk",
+                                                  "--model", "folder"]))
+    assert heard.hearing == HearingSettings(engine="vosk", model="folder")
+    assert settings_from_args(parser.parse_args(["plans", "list"])).hearing == HearingSettings()

@@ -113,6 +113,28 @@ def test_the_sore_region_of_todays_latest_scan(store):
     assert store.sore_today(now) == "lower back"
 
 
+def test_the_store_takes_its_time_from_the_clock_it_is_given(tmp_path):
+    """Times written and "recent"/"today" come from the store's clock, not the wall: a
+    session a year back is stamped then, and a scan's sore region counts on its own day."""
+    moment = dt.datetime(2025, 3, 4, 12, 0, tzinfo=dt.UTC)
+    with Store(tmp_path / "coach.sqlite3", clock=lambda: moment) as store:
+        session = store.start_session("arms", "kg", {})
+        store.save_set(a_set(session, started="2025-03-04T11:59:00.000+00:00",
+                             ended="2025-03-04T12:00:00.000+00:00"))
+        store.end_session(session, "completed")
+        scan = store.start_scan("pre-workout", 5, ())
+        store.end_scan(scan, "completed", None, "knees")
+        stamped = "2025-03-04T12:00:00.000+00:00"
+        assert store.query("SELECT started, ended FROM sessions") == [
+            {"started": stamped, "ended": stamped}]
+        assert store.query("SELECT started, ended FROM scans")[0]["ended"] == stamped
+        assert store.recent_sets("biceps_curl", "kg") == [(10.0, 12)]
+        assert store.sore_today() == "knees"
+        assert store.sore_regions() == ["knees"]
+    with Store(tmp_path / "coach.sqlite3") as now:  # the wall clock: a year later
+        assert now.recent_sets("biceps_curl", "kg") == [] and now.sore_today() is None
+
+
 def test_a_full_disk_raises_a_store_error_and_a_retry_lands(store):
     session = store.start_session("arms", "kg", {})
     pages = store.query("PRAGMA page_count")[0]["page_count"]

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from coach.hearing import synth
-from coach.hearing.vad import RATE, WINDOW, VoiceGate, silero, speech_span
+from coach.hearing.vad import WINDOW, VoiceGate, silero, speech_span
+from coach.settings import INPUT_RATE as RATE
 from tests.conftest import FSDD
 
 

@@ -344,7 +344,7 @@ def test_a_render_child_ends_when_the_device_that_started_it_does(tmp_path):
     import sys
 
     start = ("import subprocess, sys\n"
-             "from coach.audio.render_child import settings_to_json\n"
+             "from coach.audio.render_apart import settings_to_json\n"
              "from coach.settings import SpeechSettings\n"
              f"argument = settings_to_json(SpeechSettings(), 22050, {str(tmp_path)!r})\n"
              "child = subprocess.Popen([sys.executable, '-m', 'coach.audio.render_child', "

@@ -18,10 +18,12 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from coach.download import download, progress_bar
 from coach.errors import CoachError
 
 log = logging.getLogger(__name__)
@@ -123,8 +125,6 @@ def fetch(name: str, folder: Path, base: str = HUB_URL, sha256: str | None = Non
     """
     import json
 
-    from coach.hearing.models import _download, _progress_bar
-
     model_url, config_url = hub_urls(name, base)
     sha256 = sha256 or KNOWN_SHA256.get(name)
     target = folder / f"{name}.onnx"
@@ -133,22 +133,14 @@ def fetch(name: str, folder: Path, base: str = HUB_URL, sha256: str | None = Non
         log.info("%s is already installed in %s", name, target)
         return target
     folder.mkdir(parents=True, exist_ok=True)
-    parts: list[Path] = []
+    work = Path(tempfile.mkdtemp(prefix=f".{name}-", suffix=".part", dir=folder))
+    config_part, model_part = work / config_target.name, work / target.name
     try:
-        downloaded: list[tuple[Path, str]] = []
-        for url in (config_url, model_url):
-            handle, part_name = tempfile.mkstemp(prefix=f".{name}-", suffix=".part", dir=folder)
-            part = Path(part_name)
-            parts.append(part)
-            log.info("downloading %s", url)
-            with os.fdopen(handle, "wb") as out:
-                digest = _download(url, out, progress or _progress_bar, timeout)
-            downloaded.append((part, digest))
-        (config_part, _), (model_part, model_digest) = downloaded
-        if sha256 and model_digest != sha256.lower():
-            raise CoachError(f"the download of {name} is corrupt (checksum "
-                             f"{model_digest[:12]}... is not {sha256[:12]}...)",
-                             "run the fetch again")
+        log.info("downloading %s", config_url)
+        download(config_url, config_part, None, name, progress or progress_bar, timeout)
+        log.info("downloading %s", model_url)
+        model_digest = download(model_url, model_part, sha256, name, progress or progress_bar,
+                                timeout)
         try:
             config = json.loads(config_part.read_text(encoding="utf-8"))
             rate = int(config["audio"]["sample_rate"])
@@ -163,5 +155,4 @@ def fetch(name: str, folder: Path, base: str = HUB_URL, sha256: str | None = Non
         log.info("installed %s (%d Hz, sha256 %s) in %s", name, rate, model_digest, target)
         return target
     finally:
-        for part in parts:
-            part.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)

@@ -24,7 +24,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args, settings: Settings) -> int:
-    return hear(args.files, args.expect, args.engine, args.model, tuple(args.plan), settings)
+    return hear(args.files, args.expect, settings.hearing.engine, settings.hearing.model,
+                tuple(args.plan), settings)
 
 
 def hear(files: list[str], expect: str, engine: str, model: str | None,

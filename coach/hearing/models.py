@@ -50,13 +50,12 @@ import re
 import shutil
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from coach.download import Progress, download, progress_bar
 from coach.errors import CoachError, MissingPart
 from coach.settings import Paths
 
@@ -137,19 +136,8 @@ def installed(paths: Paths, env: Mapping[str, str] | None = None) -> list[Path]:
 
 
 # -- fetch -----------------------------------------------------------------------------
-def _progress_bar(done: int, total: int | None) -> None:
-    if total:
-        width = 30
-        filled = int(width * done / total)
-        sys.stderr.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] "
-                         f"{done / 1e6:6.1f} / {total / 1e6:.1f} MB")
-    else:
-        sys.stderr.write(f"\r  {done / 1e6:6.1f} MB")
-    sys.stderr.flush()
-
-
 def fetch(name: str, dest: Path, url: str | None = None, sha256: str | None = None,
-          progress: Callable[[int, int | None], None] | None = _progress_bar,
+          progress: Progress | None = progress_bar,
           timeout: float = 30.0) -> Path:
     """Download model ``name`` into ``dest/name``; returns the installed folder.
 
@@ -167,15 +155,10 @@ def fetch(name: str, dest: Path, url: str | None = None, sha256: str | None = No
         log.info("%s is already installed in %s", name, target)
         return target
     dest.mkdir(parents=True, exist_ok=True)
-    handle, archive_name = tempfile.mkstemp(prefix=f".{name}-", suffix=".zip.part", dir=dest)
-    archive = Path(archive_name)
-    unpack = Path(tempfile.mkdtemp(prefix=f".{name}-", suffix=".unpack", dir=dest))
+    work = Path(tempfile.mkdtemp(prefix=f".{name}-", suffix=".part", dir=dest))
+    archive, unpack = work / f"{name}.zip", work / "unpacked"
     try:
-        with os.fdopen(handle, "wb") as out:
-            digest = _download(url, out, progress, timeout)
-        if sha256 and digest != sha256.lower():
-            raise CoachError(f"the download of {name} is corrupt (checksum {digest[:12]}... "
-                             f"is not {sha256[:12]}...)", "run the fetch again")
+        download(url, archive, sha256, name, progress, timeout)
         _extract(archive, unpack, name)
         root = _model_root(unpack)
         if root is None:
@@ -185,46 +168,7 @@ def fetch(name: str, dest: Path, url: str | None = None, sha256: str | None = No
         log.info("installed %s in %s", name, target)
         return target
     finally:
-        archive.unlink(missing_ok=True)
-        shutil.rmtree(unpack, ignore_errors=True)
-
-
-def _download(url: str, out, progress, timeout: float) -> str:
-    digest = hashlib.sha256()
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            total = response.headers.get("Content-Length")
-            total = int(total) if total and total.isdigit() else None
-            done = 0
-            while True:
-                try:
-                    chunk = response.read(1 << 16)
-                except (urllib.error.URLError, OSError, ValueError) as error:
-                    raise CoachError(f"the download stopped after {done} bytes ({error})",
-                                     "check the connection and run the fetch again") from None
-                if not chunk:
-                    break
-                out.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
-            if progress:
-                sys.stderr.write("\n")
-            if total is not None and done != total:
-                raise CoachError(f"the download is truncated ({done} of {total} bytes)",
-                                 "check the connection and run the fetch again")
-    except urllib.error.HTTPError as error:
-        raise CoachError(f"the model server said {error.code} {error.reason} for {url}",
-                         "check the model name") from None
-    except (urllib.error.URLError, OSError) as error:
-        if isinstance(error, CoachError):
-            raise
-        reason = getattr(error, "reason", error)
-        raise CoachError(f"cannot download {url} ({reason})",
-                         "check the internet connection, or copy an unpacked model into "
-                         "the data folder's models/ and use --model") from None
-    return digest.hexdigest()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _extract(archive: Path, folder: Path, name: str) -> None:
@@ -467,7 +411,7 @@ def whisper_installed(paths: Paths) -> list[Path]:
 
 
 def fetch_whisper(name: str, dest: Path, base_url: str | None = None,
-                  progress: Callable[[int, int | None], None] | None = _progress_bar,
+                  progress: Progress | None = progress_bar,
                   timeout: float = 30.0) -> Path:
     """Download Whisper model ``name`` (``WHISPER``) into ``dest/name``; returns the folder.
 
@@ -497,12 +441,7 @@ def fetch_whisper(name: str, dest: Path, base_url: str | None = None,
             url = f"{base}/{info.repo}/resolve/{info.revision}/{file}"
             if progress:
                 sys.stderr.write(f"{name}: {file}\n")
-            with open(folder / file, "wb") as out:
-                digest = _download(url, out, progress, timeout)
-            if digest != want:
-                raise CoachError(f"the download of {name}/{file} is corrupt (checksum "
-                                 f"{digest[:12]}... is not {want[:12]}...)",
-                                 "run the fetch again")
+            download(url, folder / file, want, f"{name}/{file}", progress, timeout)
         (folder / MANIFEST).write_text(json.dumps(
             {"name": name, "repo": info.repo, "revision": info.revision,
              "sha256": dict(info.sha256)}, indent=1), encoding="utf-8")

@@ -42,9 +42,10 @@ import numpy as np
 
 from coach.core.answers import EXPECTS, Answer, parse, phrases, plan_words, unknown, vocabulary
 from coach.errors import MissingPart
-from coach.hearing import Recognizer
 from coach.hearing.denoise import subtract_noise
 from coach.hearing.grammar import EXTRA_PRONUNCIATIONS, word_graph
+from coach.hearing.recognizer import Recognizer
+from coach.settings import INPUT_RATE
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ class PocketSphinxRecognizer(Recognizer):
             small.writelines(f"{w} {phones}\n" for w, phones in sorted(lexicon.items()))
         try:
             # bestpath (lattice rescoring) loses 5-25 points on short answers: off.
-            self._decoder = ps.Decoder(lm=None, dict=small.name, samprate=16000,
+            self._decoder = ps.Decoder(lm=None, dict=small.name, samprate=INPUT_RATE,
                                        loglevel="FATAL", bestpath=False)
         finally:
             os.unlink(small.name)
@@ -175,7 +176,7 @@ class PocketSphinxRecognizer(Recognizer):
     def condition(self, audio: np.ndarray, pad: float | None = None) -> np.ndarray:
         """Pad with quiet and fill digital silence with faint noise."""
         pad = self.settings.pad if pad is None else pad
-        quiet = np.zeros(int(pad * 16000), np.float32)
+        quiet = np.zeros(int(pad * INPUT_RATE), np.float32)
         data = np.concatenate([quiet, audio.astype(np.float32), quiet])
         frames = data[: len(data) // FRAME * FRAME].reshape(-1, FRAME)
         floor = float(np.percentile(np.sqrt(np.mean(frames * frames, axis=1)), 10)) \

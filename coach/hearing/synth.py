@@ -16,8 +16,7 @@ import tempfile
 import numpy as np
 
 from coach.errors import MissingPart
-
-RATE = 16_000
+from coach.settings import INPUT_RATE
 
 #: espeak-ng English voices with variants: accents, sexes and pitches.
 VOICES = ("en-us", "en-gb", "en-gb-scotland+f3", "en-029+m2", "en-gb-x-rp+f2",
@@ -38,14 +37,14 @@ def speak(text: str, voice: str = "en-us", rate: int = 160, level: float = 0.5) 
         samples, source_rate = read_wav(name)
     finally:
         os.unlink(name)
-    samples = resample(samples, source_rate, RATE)
+    samples = resample(samples, source_rate, INPUT_RATE)
     peak = float(np.max(np.abs(samples))) or 1.0
     return (samples / peak * level * 32767).astype(np.int16)
 
 
 def pad(audio: np.ndarray, before: float = 0.4, after: float = 0.6) -> np.ndarray:
-    return np.concatenate([np.zeros(int(before * RATE), np.int16), audio,
-                           np.zeros(int(after * RATE), np.int16)])
+    return np.concatenate([np.zeros(int(before * INPUT_RATE), np.int16), audio,
+                           np.zeros(int(after * INPUT_RATE), np.int16)])
 
 
 def white(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -63,7 +62,7 @@ def pink(n: int, rng: np.random.Generator) -> np.ndarray:
 def babble(n: int, rng: np.random.Generator, voices: int = 6) -> np.ndarray:
     """Speech-like noise: pink noise shaped by several random syllable-rate envelopes."""
     out = np.zeros(n)
-    t = np.arange(n) / RATE
+    t = np.arange(n) / INPUT_RATE
     for _ in range(voices):
         rate = rng.uniform(3.0, 6.0)
         envelope = np.clip(np.sin(2 * np.pi * rate * t + rng.uniform(0, 6.3)), 0, None) ** 2
@@ -88,8 +87,8 @@ def mix(speech: np.ndarray, snr_db: float, kind: str, rng: np.random.Generator) 
 # -- non-answers -------------------------------------------------------------------------
 def cough(rng: np.random.Generator) -> np.ndarray:
     """A noise burst with a fast attack and a voiced tail."""
-    n = int(rng.uniform(0.25, 0.5) * RATE)
-    t = np.arange(n) / RATE
+    n = int(rng.uniform(0.25, 0.5) * INPUT_RATE)
+    t = np.arange(n) / INPUT_RATE
     envelope = (1 - np.exp(-t / 0.005)) * np.exp(-t / rng.uniform(0.06, 0.15))
     burst = pink(n, rng) * 0.7 + white(n, rng) * 0.3
     voiced = np.sin(2 * np.pi * rng.uniform(120, 250) * t) * 0.3
@@ -99,14 +98,14 @@ def cough(rng: np.random.Generator) -> np.ndarray:
 
 def clank(rng: np.random.Generator) -> np.ndarray:
     """A dropped plate: inharmonic decaying partials."""
-    n = int(1.0 * RATE)
-    t = np.arange(n) / RATE
+    n = int(1.0 * INPUT_RATE)
+    t = np.arange(n) / INPUT_RATE
     base = rng.uniform(200, 600)
     out = np.zeros(n)
     for ratio in (1.0, 2.76, 5.40, 8.93):
         out += np.sin(2 * np.pi * base * ratio * t + rng.uniform(0, 6.3)) * np.exp(
             -t * rng.uniform(3, 9)) / ratio ** 0.5
-    out[: int(0.01 * RATE)] += white(int(0.01 * RATE), rng) * 2
+    out[: int(0.01 * INPUT_RATE)] += white(int(0.01 * INPUT_RATE), rng) * 2
     return pad((out / np.max(np.abs(out)) * 0.7 * 32767).astype(np.int16))
 
 
@@ -115,8 +114,8 @@ def music(rng: np.random.Generator) -> np.ndarray:
     notes = rng.choice([220, 247, 262, 294, 330, 349, 392, 440], size=5)
     parts = []
     for freq in notes:
-        n = int(0.25 * RATE)
-        t = np.arange(n) / RATE
+        n = int(0.25 * INPUT_RATE)
+        t = np.arange(n) / INPUT_RATE
         tone = sum(np.sin(2 * np.pi * freq * k * t) / k for k in (1, 2, 3))
         parts.append(tone * np.minimum(1, t / 0.01) * np.exp(-t * 4))
     out = np.concatenate(parts)
@@ -124,7 +123,7 @@ def music(rng: np.random.Generator) -> np.ndarray:
 
 
 def silence(rng: np.random.Generator, seconds: float = 1.5, level: float = 30.0) -> np.ndarray:
-    return (white(int(seconds * RATE), rng) * level).astype(np.int16)
+    return (white(int(seconds * INPUT_RATE), rng) * level).astype(np.int16)
 
 
 #: Sentences that are not answers to any question (said near the coach in a gym).

@@ -44,8 +44,8 @@ from pathlib import Path
 import numpy as np
 
 from coach.errors import MissingPart
+from coach.settings import INPUT_RATE
 
-RATE = 16_000
 WINDOW = 512
 """Samples the model reads per step (32 ms at 16 kHz)."""
 CONTEXT = 64
@@ -157,7 +157,7 @@ def fresh_state() -> tuple[np.ndarray, np.ndarray]:
 
 #: 15 bands: 125 Hz wide up to 1 kHz, then log-spaced to 4 kHz (each spans >= 4 FFT bins).
 _BAND_EDGES = np.concatenate([np.arange(125.0, 1000.0, 125.0), np.geomspace(1000.0, 4000.0, 9)])
-_BAND_OF_BIN = np.digitize(np.fft.rfftfreq(WINDOW, 1 / RATE), _BAND_EDGES)
+_BAND_OF_BIN = np.digitize(np.fft.rfftfreq(WINDOW, 1 / INPUT_RATE), _BAND_EDGES)
 _BAND_MASK = np.stack([_BAND_OF_BIN == band for band in range(1, len(_BAND_EDGES))]
                       ).astype(np.float32)
 _HANN = np.hanning(WINDOW).astype(np.float32)
@@ -204,7 +204,7 @@ class VoiceGate:
         self._run_steps = 0
         self._run_steady = 0
         self._levels: np.ndarray | None = None
-        self._need = max(1, round(self.settings.min_speech * RATE / WINDOW))
+        self._need = max(1, round(self.settings.min_speech * INPUT_RATE / WINDOW))
 
     # -- state ------------------------------------------------------------------------
     @property
@@ -216,13 +216,13 @@ class VoiceGate:
         """Seconds scored since the last speech window (0 before speech started)."""
         if self.last_speech is None:
             return 0.0
-        return (self.windows - 1 - self.last_speech) * WINDOW / RATE
+        return (self.windows - 1 - self.last_speech) * WINDOW / INPUT_RATE
 
     @property
     def speech_seconds(self) -> float:
         if self.start_window is None:
             return 0.0
-        return (self.windows - self.start_window) * WINDOW / RATE
+        return (self.windows - self.start_window) * WINDOW / INPUT_RATE
 
     def over(self, complete: bool) -> bool:
         """True when the answer has ended (``complete``: the words cannot be extended)."""
@@ -300,7 +300,7 @@ class VoiceGate:
     def _first(self) -> int:
         if self.start_window is None:
             return 0
-        return max(0, self.start_window * WINDOW - int(self.settings.pre_roll * RATE))
+        return max(0, self.start_window * WINDOW - int(self.settings.pre_roll * INPUT_RATE))
 
     def utterance(self) -> np.ndarray:
         """From ``pre_roll`` before the start to now (all audio if speech never started)."""
@@ -322,7 +322,7 @@ def speech_span(audio: np.ndarray, settings: GateSettings | None = None,
     and after it, so the model's state has settled when the clip starts and a word at
     the very end is still scored."""
     audio = np.asarray(audio, dtype=np.int16).reshape(-1)
-    quiet = np.zeros(int(lead * RATE), np.int16)
+    quiet = np.zeros(int(lead * INPUT_RATE), np.int16)
     gate = VoiceGate(settings, batch=1 << 30)
     gate.feed(np.concatenate([quiet, audio, quiet]))
     gate.flush()

@@ -22,8 +22,9 @@ import numpy as np
 
 from coach.core.answers import Answer, parse, phrases, unknown
 from coach.errors import MissingPart, missing_library
-from coach.hearing import Recognizer
 from coach.hearing.grammar import vosk_grammar
+from coach.hearing.recognizer import Recognizer
+from coach.settings import INPUT_RATE
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class VoskRecognizer(Recognizer):
     def _recognizer(self, grammar: str):
         rec = self._recognizers.get(grammar)
         if rec is None:
-            rec = self._vosk.KaldiRecognizer(self._model, 16000, grammar)
+            rec = self._vosk.KaldiRecognizer(self._model, INPUT_RATE, grammar)
             rec.SetWords(True)
             self._recognizers[grammar] = rec
         return rec
@@ -102,12 +103,12 @@ class VoskRecognizer(Recognizer):
                    unknown_words: bool = True) -> Heard:
         """Decode ``audio`` (int16 16 kHz) with a grammar of ``allowed`` phrases (None: the
         model's full language model)."""
-        pad = np.zeros(int(self.settings.pad * 16000), np.int16)
+        pad = np.zeros(int(self.settings.pad * INPUT_RATE), np.int16)
         data = np.concatenate([np.asarray(audio, np.int16), pad]).tobytes()
         with self._lock:
             if allowed is None:
                 rec = self._recognizers.get("") or self._vosk.KaldiRecognizer(self._model,
-                                                                              16000)
+                                                                              INPUT_RATE)
                 rec.SetWords(True)
                 self._recognizers[""] = rec
             else:

@@ -49,13 +49,13 @@ from coach.core.answers import (
     vocabulary,
 )
 from coach.errors import MissingPart
-from coach.hearing import Recognizer
 from coach.hearing.phrase_search import ENDINGS, PhraseTree, search, spellings
+from coach.hearing.recognizer import Recognizer
 from coach.hearing.whisper_decoder import WhisperDecoder, read_model_bin
+from coach.settings import INPUT_RATE
 
 log = logging.getLogger(__name__)
 
-RATE = 16_000
 HOP = 160
 """Samples per feature frame (10 ms)."""
 
@@ -268,13 +268,13 @@ class WhisperRecognizer(Recognizer):
         start, end = (0, len(audio)) if speech is None else speech
         margin = self.settings.second_margin if second else self.settings.margin
         lead = self.settings.second_margin if second else self.settings.lead
-        margin = int(margin * RATE)
+        margin = int(margin * INPUT_RATE)
         clip = audio[max(0, start - margin):min(len(audio), end + margin)]
         clip = clip.astype(np.float32) / 32768.0
-        missing = int(lead * RATE) - min(start, margin)
+        missing = int(lead * INPUT_RATE) - min(start, margin)
         if missing > 0:
             clip = np.concatenate([np.zeros(missing, np.float32), clip])
-        short = int(self.settings.min_seconds * RATE) - len(clip)
+        short = int(self.settings.min_seconds * INPUT_RATE) - len(clip)
         if short > 0:
             clip = np.concatenate([clip, np.zeros(short, np.float32)])
         return clip
@@ -308,7 +308,7 @@ class WhisperRecognizer(Recognizer):
                         beam=self.settings.beam, width=self.settings.width,
                         blocked=self._blocked)
         searched_at = time.perf_counter()
-        seconds = (len(audio) if speech is None else speech[1] - speech[0]) / RATE
+        seconds = (len(audio) if speech is None else speech[1] - speech[0]) / INPUT_RATE
         snr = signal_to_noise(audio, speech)
         details = {"encode_ms": (encoded_at - started) * 1000,
                    "search_ms": (searched_at - encoded_at) * 1000,
