@@ -19,7 +19,14 @@ from pathlib import Path
 
 from coach import __version__
 from coach.errors import CoachError
-from coach.settings import AudioSettings, Paths, Settings, SpeechSettings, default_data_dir
+from coach.settings import (
+    AudioSettings,
+    Paths,
+    RemoteSettings,
+    Settings,
+    SpeechSettings,
+    default_data_dir,
+)
 
 log = logging.getLogger("coach")
 
@@ -96,6 +103,9 @@ def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None
     parser.add_argument("--voice", default=default(None),
                         help="piper:NAME (default piper:en_US-joe-medium), espeak:NAME, "
                              "a Piper .onnx file, or an espeak-ng voice (en-gb)")
+    parser.add_argument("--hearing", default=default(None), metavar="wyoming://HOST:PORT",
+                        help="hear on this Wyoming ASR server (coach serve, "
+                             "wyoming-faster-whisper), local hearing standing by")
     parser.add_argument("--rate", type=_rate, default=default(170),
                         help="speaking rate, words per minute")
     parser.add_argument("--latency", default=default("low"), type=_latency,
@@ -135,6 +145,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
                             latency=args.latency),
         speech=SpeechSettings(voice=args.voice, rate=args.rate, voices_dir=paths.voices),
         paths=paths,
+        remote=RemoteSettings(hearing=args.hearing),
     )
 
 

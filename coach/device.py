@@ -204,8 +204,11 @@ class Device:
         from coach.hearing import open_recognizer
 
         try:
-            self.recognizer = open_recognizer(self.options.engine, self.settings.paths,
-                                              self.options.model)
+            from coach.remote.hearing import with_server
+
+            self.recognizer = with_server(
+                open_recognizer(self.options.engine, self.settings.paths, self.options.model),
+                self.settings.remote)
         except Exception as error:  # re-raised on the main thread by _recognizer_ready
             self._load_error = error
 

@@ -1,0 +1,186 @@
+"""Hearing on a Wyoming server, with local hearing standing by (``--hearing wyoming://...``).
+
+``RemoteRecognizer(address, local, settings)`` is a ``coach.hearing.Recognizer``: the
+local voice gate listens on the microphone as always, and the speech it finds is sent
+to the server with the question (expect and plan names) in the ``transcribe`` context
+and the question's words as transcript hints. What comes back goes through ``judge``:
+
+- from ``coach serve`` (its reply carries the answer): taken only when the coach's own
+  parser, on the returned words, gives the same kind and value, and the confidence
+  reaches ``min_confidence``, the local Whisper's own limit. A confident-enough
+  answer below it is kept as a guess to check aloud ("12 reps, right?"), as locally;
+- from a plain Wyoming ASR server (text only, no confidence): taken only when the
+  words parse, whole, as an allowed answer; anything else is "unknown".
+
+A server that refuses, is gone, or has not answered within ``deadline`` seconds hands
+the turn to the local recognizer on the same audio, so no turn is lost. The first
+failure of an outage leaves a notice (``take_notice``) for the loop to say once; the
+server is then tried again after ``retry_first`` seconds, doubling up to ``retry_max``,
+with local hearing meanwhile. ``details["heard_by"]`` says which one answered, and
+``details["fallback_ms"]`` how long a failed try took before local hearing took over.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+
+import numpy as np
+
+from coach.core.answers import Answer, parse, unknown, vocabulary
+from coach.hearing import Recognizer
+from coach.hearing.vad import RATE
+from coach.remote import wire
+from coach.settings import RemoteSettings
+
+log = logging.getLogger(__name__)
+
+#: Said once when the server stops answering.
+NOTICE = "The server is not answering; I'll listen on my own."
+#: Audio kept either side of the speech the voice gate found, in seconds.
+PAD_SECONDS = 0.3
+
+
+def judge(text: str, reply: dict | None, expect: str, plans: Sequence[str],
+          min_confidence: float) -> Answer:
+    """What a server's transcript means, under the same rules as local hearing."""
+    parsed = parse(text, expect, plans)
+    if reply is None:  # a plain server: its words, parsed strictly, or nothing
+        if not parsed.understood:
+            return unknown(parsed.text or text.lower().strip(), reason="not an answer")
+        return Answer(parsed.kind, parsed.value, parsed.text, min_confidence,
+                      {"server": "plain"})
+    confidence = _number(reply.get("confidence"))
+    if reply.get("kind") == "unknown":
+        return Answer("unknown", None, parsed.text, confidence, {"server": "coach"},
+                      maybe=_guess(reply.get("maybe"), expect, plans))
+    if not _same(parsed, reply):
+        return unknown(parsed.text, confidence, reason="the server's answer does not parse",
+                       server="coach")
+    found = Answer(parsed.kind, parsed.value, parsed.text, confidence, {"server": "coach"})
+    if confidence < min_confidence:
+        return Answer("unknown", None, parsed.text, confidence,
+                      {"server": "coach", "reason": "low confidence"}, maybe=found)
+    return found
+
+
+def _number(value: object) -> float:
+    try:
+        return min(max(float(value), 0.0), 1.0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _same(parsed: Answer, reply: dict) -> bool:
+    return parsed.understood and parsed.kind == reply.get("kind") \
+        and parsed.value == reply.get("value")
+
+
+def _guess(maybe: object, expect: str, plans: Sequence[str]) -> Answer | None:
+    if not isinstance(maybe, dict):
+        return None
+    parsed = parse(str(maybe.get("text", "")), expect, plans)
+    if not _same(parsed, maybe):
+        return None
+    return Answer(parsed.kind, parsed.value, parsed.text, _number(maybe.get("confidence")),
+                  {"server": "coach"})
+
+
+class RemoteRecognizer(Recognizer):
+    """A Wyoming ASR server first, ``local`` when it fails (see the module docstring)."""
+
+    def __init__(self, address: wire.Address, local: Recognizer,
+                 settings: RemoteSettings, clock=time.monotonic) -> None:
+        self.address = address
+        self.local = local
+        self.settings = settings
+        self.gate = local.gate
+        self.name = f"wyoming+{local.name}"
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._retry_at = 0.0
+        self._delay = settings.retry_first
+        self._down = False
+        self._notice: str | None = None
+        self.round_trips: deque[float] = deque(maxlen=100)
+        """Milliseconds of the latest exchanges that answered."""
+        self.fallbacks = 0
+        """Turns the local recognizer took: the server failed, or was waiting for a retry."""
+
+    # -- the server's state ---------------------------------------------------------------
+    def _due(self) -> bool:
+        with self._lock:
+            return self._clock() >= self._retry_at
+
+    def _failed(self, error: wire.ServerError) -> None:
+        with self._lock:
+            self._retry_at = self._clock() + self._delay
+            if not self._down:
+                self._down = True
+                self._notice = NOTICE
+                log.warning("hearing: %s; listening locally, trying the server again in "
+                            "%.0f s", error.message, self._delay)
+            else:
+                log.info("hearing: %s; next try in %.0f s", error.message, self._delay)
+            self._delay = min(self._delay * 2, self.settings.retry_max)
+
+    def _answered(self, ms: float) -> None:
+        with self._lock:
+            self.round_trips.append(ms)
+            self._delay = self.settings.retry_first
+            if self._down:
+                self._down = False
+                log.warning("hearing: the server %s answers again", self.address.uri)
+
+    def take_notice(self) -> str | None:
+        with self._lock:
+            notice, self._notice = self._notice, None
+            return notice
+
+    # -- Recognizer ------------------------------------------------------------------------
+    def prepare(self, expect: str, plans: Sequence[str] = ()) -> None:
+        self.local.prepare(expect, plans)  # ready for a turn the server does not take
+
+    def _decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...],
+                speech: tuple[int, int] | None = None) -> Answer:
+        tried_ms = None
+        if self._due():
+            started = time.perf_counter()
+            start, end = speech if speech is not None else (0, len(audio))
+            pad = int(PAD_SECONDS * RATE)
+            clip = audio[max(0, start - pad):end + pad]
+            try:
+                heard = wire.transcribe(self.address, clip, vocabulary(expect, plans),
+                                        {"expect": expect, "plans": list(plans)},
+                                        self.settings.deadline)
+            except wire.ServerError as error:
+                self._failed(error)
+                tried_ms = (time.perf_counter() - started) * 1000
+            else:
+                self._answered(heard.ms)
+                answer = judge(heard.text, heard.answer, expect, plans,
+                               self.settings.min_confidence)
+                answer.details.update(heard_by="server", round_trip_ms=round(heard.ms, 1))
+                return answer
+        answer = self.local._decode(audio, expect, plans, speech=speech)
+        self.fallbacks += 1
+        answer.details["heard_by"] = "local"
+        if tried_ms is not None:
+            answer.details["fallback_ms"] = round(tried_ms, 1)
+        return answer
+
+    def close(self) -> None:
+        self.local.close()
+
+
+def with_server(recognizer: Recognizer, settings: RemoteSettings) -> Recognizer:
+    """``recognizer`` behind the ``--hearing`` server, when one is set."""
+    if not settings.hearing:
+        return recognizer
+    address = wire.parse_address(settings.hearing)
+    log.info("hearing: the Wyoming server %s first (deadline %.1f s), %s standing by",
+             address.uri, settings.deadline, recognizer.name)
+    return RemoteRecognizer(address, recognizer, settings)
