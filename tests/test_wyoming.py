@@ -314,6 +314,25 @@ def test_wyoming_piper_speaks_with_the_packaged_voice(local, tmp_path):
             (resample(samples.astype("float32") / 32768, rate, 16_000) * 32767)
             .astype("int16"), "reps")
         assert (heard.kind, heard.value) == ("reps", 12)
+        # the coach's --voice on it: the server speaks; killed, the local voice takes
+        # the next line at once, saying so first, once
+        from coach.audio.speech import Voice
+        from coach.remote.voice import NOTICE as VOICE_NOTICE
+        from coach.settings import SpeechSettings
+
+        voice = Voice(SpeechSettings(voice=address.uri), 16_000)
+        served = voice.render("Nine reps.")
+        assert voice.remote.health.failures == 0 and len(voice.remote.health.round_trips) == 1
+        assert local.decode((served * 32767).astype("int16"), "reps").value == 9
+        server.stop()
+        started = time.perf_counter()
+        first = voice.render("Ten reps.")
+        assert voice.remote.health.failures == 1
+        assert time.perf_counter() - started < 3  # refused at once; the local voice loads
+        again = voice.render("Ten reps.")
+        assert len(first) > len(again) + 16_000  # the notice, then the line
+        assert local.decode((again * 32767).astype("int16"), "reps").value == 10
+        assert VOICE_NOTICE.startswith("The voice server")
     finally:
         server.stop()
 

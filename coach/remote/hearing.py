@@ -23,9 +23,7 @@ with local hearing meanwhile. ``details["heard_by"]`` says which one answered, a
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,6 +32,7 @@ from coach.core.answers import Answer, parse, unknown, vocabulary
 from coach.hearing import Recognizer
 from coach.hearing.vad import RATE
 from coach.remote import wire
+from coach.remote.health import ServerHealth
 from coach.settings import RemoteSettings
 
 log = logging.getLogger(__name__)
@@ -99,46 +98,13 @@ class RemoteRecognizer(Recognizer):
         self.settings = settings
         self.gate = local.gate
         self.name = f"wyoming+{local.name}"
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._retry_at = 0.0
-        self._delay = settings.retry_first
-        self._down = False
-        self._notice: str | None = None
-        self.round_trips: deque[float] = deque(maxlen=100)
-        """Milliseconds of the latest exchanges that answered."""
+        self.health = ServerHealth(address.uri, "hearing", NOTICE, settings.retry_first,
+                                   settings.retry_max, clock)
         self.fallbacks = 0
         """Turns the local recognizer took: the server failed, or was waiting for a retry."""
 
-    # -- the server's state ---------------------------------------------------------------
-    def _due(self) -> bool:
-        with self._lock:
-            return self._clock() >= self._retry_at
-
-    def _failed(self, error: wire.ServerError) -> None:
-        with self._lock:
-            self._retry_at = self._clock() + self._delay
-            if not self._down:
-                self._down = True
-                self._notice = NOTICE
-                log.warning("hearing: %s; listening locally, trying the server again in "
-                            "%.0f s", error.message, self._delay)
-            else:
-                log.info("hearing: %s; next try in %.0f s", error.message, self._delay)
-            self._delay = min(self._delay * 2, self.settings.retry_max)
-
-    def _answered(self, ms: float) -> None:
-        with self._lock:
-            self.round_trips.append(ms)
-            self._delay = self.settings.retry_first
-            if self._down:
-                self._down = False
-                log.warning("hearing: the server %s answers again", self.address.uri)
-
     def take_notice(self) -> str | None:
-        with self._lock:
-            notice, self._notice = self._notice, None
-            return notice
+        return self.health.take_notice()
 
     # -- Recognizer ------------------------------------------------------------------------
     def prepare(self, expect: str, plans: Sequence[str] = ()) -> None:
@@ -147,7 +113,7 @@ class RemoteRecognizer(Recognizer):
     def _decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...],
                 speech: tuple[int, int] | None = None) -> Answer:
         tried_ms = None
-        if self._due():
+        if self.health.due():
             started = time.perf_counter()
             start, end = speech if speech is not None else (0, len(audio))
             pad = int(PAD_SECONDS * RATE)
@@ -157,10 +123,10 @@ class RemoteRecognizer(Recognizer):
                                         {"expect": expect, "plans": list(plans)},
                                         self.settings.deadline)
             except wire.ServerError as error:
-                self._failed(error)
+                self.health.failed(error.message)
                 tried_ms = (time.perf_counter() - started) * 1000
             else:
-                self._answered(heard.ms)
+                self.health.answered(heard.ms)
                 answer = judge(heard.text, heard.answer, expect, plans,
                                self.settings.min_confidence)
                 answer.details.update(heard_by="server", round_trip_ms=round(heard.ms, 1))
