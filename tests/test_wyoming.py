@@ -83,7 +83,8 @@ def coach_serve(*extra: str) -> Server:
 
 @pytest.fixture(scope="module")
 def served():
-    server = coach_serve()
+    """`coach serve`, announced over zeroconf on 127.0.0.1 only."""
+    server = coach_serve("--zeroconf", "coach-test")
     yield server
     server.stop()
 
@@ -206,6 +207,19 @@ def test_a_plain_wyoming_client_gets_a_transcript(served):
     info, transcript = asyncio.run(asyncio.wait_for(talk(), 60))
     assert info.asr and info.asr[0].installed
     assert transcript.text == "eight"
+
+
+def test_servers_finds_coach_serve_and_doctor_times_it(served):
+    from .conftest import run_coach
+
+    found = run_coach("servers", "--interface", LOCALHOST, "--seconds", "2", timeout=60)
+    assert found.returncode == 0, found.stderr
+    assert f"coach-test\twyoming://{LOCALHOST}:{served.port}\t" in found.stdout
+    assert "asr: coach (coach-whisper)" in found.stdout
+    doctor = run_coach("--hearing", f"wyoming://{LOCALHOST}:{served.port}", "doctor",
+                       timeout=120)
+    line = next(line for line in doctor.stdout.splitlines() if "hearing server" in line)
+    assert line.startswith("ok") and "round trip" in line, doctor.stdout
 
 
 # -- falling back to local hearing -----------------------------------------------------------

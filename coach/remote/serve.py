@@ -36,6 +36,8 @@ from coach.remote.wire import COACH_KEY, RATE
 log = logging.getLogger(__name__)
 
 PROGRAM = "coach"
+#: The zeroconf service type of Wyoming servers.
+SERVICE = "_wyoming._tcp.local."
 ATTRIBUTION = ("coach (GPL-3.0-or-later)", "")
 
 
@@ -185,8 +187,7 @@ async def serve(service: Service, ready=None) -> None:
     for expect in EXPECTS:  # every grammar built before the first client waits for one
         service.recognizer.prepare(expect)
     log.info("serve: grammars ready in %.1f s", time.perf_counter() - started)
-    if service.settings.zeroconf:
-        await _announce(service.settings)
+    announced = await _announce(service.settings) if service.settings.zeroconf else None
     await server.start(service.handler)
     log.info("serve: listening on %s (%s, %d worker%s)", service.settings.uri,
              service.recognizer.name, service.settings.workers,
@@ -196,25 +197,44 @@ async def serve(service: Service, ready=None) -> None:
     try:
         await asyncio.Event().wait()
     finally:
+        if announced is not None:
+            await announced.async_close()
         await server.stop()
         service.pool.shutdown(wait=False, cancel_futures=True)
 
 
-async def _announce(settings: ServeSettings) -> None:
+async def _announce(settings: ServeSettings):
+    """Register ``NAME._wyoming._tcp.local.`` (as Wyoming's own servers do) on the
+    interface of the address served (all of them for 0.0.0.0); the zeroconf handle."""
+    import socket
     from urllib.parse import urlparse
 
     from coach.errors import CoachError
 
     try:
-        from wyoming.zeroconf import HomeAssistantZeroconf
+        from zeroconf import InterfaceChoice
+        from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
     except ImportError:
         raise CoachError("--zeroconf needs the zeroconf package",
-                         "pip install zeroconf") from None
+                         "pip install 'coach[lan]' (or pip install zeroconf)") from None
     where = urlparse(settings.uri)
     if where.scheme != "tcp" or where.port is None:
-        raise CoachError("--zeroconf announces a TCP server",
-                         "serve on tcp://HOST:PORT", exit_code=2)
-    host = where.hostname if where.hostname not in (None, "0.0.0.0") else None
-    announcer = HomeAssistantZeroconf(port=where.port, name=settings.zeroconf, host=host)
-    await announcer.register_server()
-    log.info("serve: announced as %s._wyoming._tcp on %s", settings.zeroconf, announcer.host)
+        raise CoachError("--zeroconf announces a TCP server", "serve on tcp://HOST:PORT",
+                         exit_code=2)
+    host = where.hostname or "0.0.0.0"
+    if host == "0.0.0.0":
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            probe.connect(("224.0.0.251", 5353))
+            address = probe.getsockname()[0]
+        finally:
+            probe.close()
+        interfaces = InterfaceChoice.All
+    else:
+        address, interfaces = host, [host]
+    zeroconf = AsyncZeroconf(interfaces=interfaces)
+    info = AsyncServiceInfo(SERVICE, f"{settings.zeroconf}.{SERVICE}",
+                            addresses=[socket.inet_aton(address)], port=where.port)
+    await zeroconf.async_register_service(info)
+    log.info("serve: announced as %s.%s on %s", settings.zeroconf, SERVICE, address)
+    return zeroconf
