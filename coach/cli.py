@@ -83,6 +83,16 @@ def _latency(text: str) -> str | float:
     return seconds
 
 
+def _deadline(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds <= 30:
+        raise argparse.ArgumentTypeError("use 0.1 to 30 seconds, e.g. 0.8")
+    return seconds
+
+
 def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     """Global options work before or after the command name (``coach devices --rate 150``)."""
 
@@ -106,6 +116,10 @@ def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None
     parser.add_argument("--hearing", default=default(None), metavar="wyoming://HOST:PORT",
                         help="hear on this Wyoming ASR server (coach serve, "
                              "wyoming-faster-whisper), local hearing standing by")
+    parser.add_argument("--hearing-deadline", type=_deadline, default=default(0.8),
+                        metavar="SECONDS",
+                        help="how long a turn waits for the hearing server before local "
+                             "hearing takes it (default 0.8)")
     parser.add_argument("--rate", type=_rate, default=default(170),
                         help="speaking rate, words per minute")
     parser.add_argument("--latency", default=default("low"), type=_latency,
@@ -145,7 +159,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
                             latency=args.latency),
         speech=SpeechSettings(voice=args.voice, rate=args.rate, voices_dir=paths.voices),
         paths=paths,
-        remote=RemoteSettings(hearing=args.hearing),
+        remote=RemoteSettings(hearing=args.hearing, deadline=args.hearing_deadline),
     )
 
 
