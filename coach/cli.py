@@ -93,6 +93,15 @@ def _deadline(text: str) -> float:
     return seconds
 
 
+def _server(text: str) -> str:
+    from coach.remote.wire import parse_address
+
+    try:
+        return parse_address(text).uri
+    except CoachError as error:
+        raise argparse.ArgumentTypeError(f"{error.message}: {error.fix}") from None
+
+
 def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     """Global options work before or after the command name (``coach devices --rate 150``)."""
 
@@ -114,6 +123,7 @@ def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None
                         help="piper:NAME (default piper:en_US-joe-medium), espeak:NAME, "
                              "a Piper .onnx file, or an espeak-ng voice (en-gb)")
     parser.add_argument("--hearing", default=default(None), metavar="wyoming://HOST:PORT",
+                        type=_server,
                         help="hear on this Wyoming ASR server (coach serve, "
                              "wyoming-faster-whisper), local hearing standing by")
     parser.add_argument("--hearing-deadline", type=_deadline, default=default(0.8),

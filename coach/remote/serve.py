@@ -167,7 +167,12 @@ class _Handler(AsyncEventHandler):
             self.service.answered += 1
             reply = Transcript(text=answer.text, language="en").event()
             reply.data[COACH_KEY] = answer_data(answer)
-            await self.write_event(reply)
+            try:
+                await self.write_event(reply)
+            except ConnectionError:  # the client gave up (its deadline): nobody to tell
+                log.info("serve: a client left before its answer (%.0f ms)",
+                         (time.perf_counter() - started) * 1000)
+                return False
             log.debug("serve: %s %r -> %s %r (%.0f ms)", self.expect, answer.text,
                       answer.kind, answer.value, (time.perf_counter() - started) * 1000)
         return True
