@@ -280,6 +280,10 @@ class Device:
                 if answer.text or answer.understood:
                     self.events.emit(Heard(kind=answer.kind, value=answer.value,
                                            text=answer.text, confidence=answer.confidence))
+                notice = self.recognizer.take_notice()
+                if notice:  # the hearing server stopped answering: said once
+                    with self._speaking() as speaker:
+                        self._say(speaker, notice)
                 if answer.kind == "start":
                     return answer
                 if answer.kind == "command" and commands.action(

@@ -23,6 +23,7 @@ with local hearing meanwhile. ``details["heard_by"]`` says which one answered, a
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: Said once when the server stops answering.
 NOTICE = "The server is not answering; I'll listen on my own."
+#: Seconds a grammar warm-up may take (nothing waits for it).
+WARM_DEADLINE = 10.0
 #: Audio kept either side of the speech the voice gate found, in seconds.
 PAD_SECONDS = 0.3
 
@@ -103,12 +106,36 @@ class RemoteRecognizer(Recognizer):
         self.fallbacks = 0
         """Turns the local recognizer took: the server failed, or was waiting for a retry."""
 
+        self._warmed: set[tuple[str, tuple[str, ...]]] = set()
+        self._coach_server: bool | None = None
+
     def take_notice(self) -> str | None:
         return self.health.take_notice()
 
     # -- Recognizer ------------------------------------------------------------------------
     def prepare(self, expect: str, plans: Sequence[str] = ()) -> None:
-        self.local.prepare(expect, plans)  # ready for a turn the server does not take
+        """Ready for a turn the server does not take; and a `coach serve` is asked, once
+        per question, to build its grammar while the lifter has not spoken yet (a new
+        plan-name grammar takes about a second, more than the turn's deadline)."""
+        self.local.prepare(expect, plans)
+        question = (expect, tuple(plans))
+        if question not in self._warmed and self._coach_server is not False \
+                and self.health.due():
+            self._warmed.add(question)
+            threading.Thread(target=self._warm, args=question, name="coach-warm-server",
+                             daemon=True).start()
+
+    def _warm(self, expect: str, plans: tuple[str, ...]) -> None:
+        try:
+            if self._coach_server is None:
+                info = wire.describe(self.address, WARM_DEADLINE)
+                self._coach_server = bool(info.asr) and info.asr[0].name == wire.PROGRAM
+            if self._coach_server:
+                wire.transcribe(self.address, np.zeros(0, np.int16), [],
+                                {"expect": expect, "plans": list(plans)}, WARM_DEADLINE)
+        except wire.ServerError as error:  # the turn itself will find out, and fall back
+            log.debug("hearing: no warm-up of %s (%s)", self.address.uri, error.message)
+            self._warmed.discard((expect, plans))
 
     def _decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...],
                 speech: tuple[int, int] | None = None) -> Answer:

@@ -13,7 +13,8 @@ The protocol is Wyoming's own:
   ``audio-chunk``..., ``audio-stop`` -> ``transcript`` with the words, and in its data
   under ``"coach"`` the answer: kind, value, text, confidence, and the unsure guess
   (``maybe``) when there is one. A plain client (Home Assistant) reads the ``text`` and
-  ignores the rest.
+  ignores the rest. A request with no audio gets the question's grammar ready (the
+  coach sends one when it starts to listen) and an empty transcript.
 
 Audio in any rate, width or channel count is converted to 16 kHz 16-bit mono.
 """
@@ -31,11 +32,10 @@ from wyoming.server import AsyncEventHandler
 
 from coach import __version__
 from coach.core.answers import EXPECTS, Answer
-from coach.remote.wire import COACH_KEY, RATE
+from coach.remote.wire import COACH_KEY, PROGRAM, RATE
 
 log = logging.getLogger(__name__)
 
-PROGRAM = "coach"
 #: The zeroconf service type of Wyoming servers.
 SERVICE = "_wyoming._tcp.local."
 ATTRIBUTION = ("coach (GPL-3.0-or-later)", "")
@@ -102,6 +102,10 @@ class Service:
         self.info = info_event(f"coach-{recognizer.name}")
 
     def decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...]) -> Answer:
+        """An answer; no audio at all is a client asking to get the question's grammar
+        ready (built once per question and plan names) before its lifter speaks."""
+        if len(audio) == 0:
+            self.recognizer.prepare(expect, plans)
         return self.recognizer.decode(audio, expect, plans)
 
     def handler(self, reader, writer):

@@ -26,6 +26,8 @@ from coach.errors import CoachError
 #: The key in a ``transcribe`` context and a ``transcript`` event's data that carries the
 #: coach's own question and answer (a plain Wyoming peer ignores it).
 COACH_KEY = "coach"
+#: The ASR program name ``coach serve`` describes itself with.
+PROGRAM = "coach"
 #: Samples per ``audio-chunk`` event sent (0.25 s at 16 kHz).
 CHUNK_SAMPLES = 4096
 RATE = 16_000
