@@ -23,6 +23,7 @@ from coach.settings import (
     AudioSettings,
     HearingSettings,
     Paths,
+    RemoteSettings,
     Settings,
     SpeechSettings,
     default_data_dir,
@@ -83,6 +84,25 @@ def _latency(text: str) -> str | float:
     return seconds
 
 
+def _deadline(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds <= 30:
+        raise argparse.ArgumentTypeError("use 0.1 to 30 seconds, e.g. 0.8")
+    return seconds
+
+
+def _server(text: str) -> str:
+    from coach.remote.wire import parse_address
+
+    try:
+        return parse_address(text).uri
+    except CoachError as error:
+        raise argparse.ArgumentTypeError(f"{error.message}: {error.fix}") from None
+
+
 def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     """Global options work before or after the command name (``coach devices --rate 150``)."""
 
@@ -103,6 +123,14 @@ def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None
     parser.add_argument("--voice", default=default(None),
                         help="piper:NAME (default piper:en_US-joe-medium), espeak:NAME, "
                              "a Piper .onnx file, or an espeak-ng voice (en-gb)")
+    parser.add_argument("--hearing", default=default(None), metavar="wyoming://HOST:PORT",
+                        type=_server,
+                        help="hear on this Wyoming ASR server (coach serve, "
+                             "wyoming-faster-whisper), local hearing standing by")
+    parser.add_argument("--hearing-deadline", type=_deadline, default=default(0.8),
+                        metavar="SECONDS",
+                        help="how long a turn waits for the hearing server before local "
+                             "hearing takes it (default 0.8)")
     parser.add_argument("--rate", type=_rate, default=default(170),
                         help="speaking rate, words per minute")
     parser.add_argument("--latency", default=default("low"), type=_latency,
@@ -145,6 +173,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         hearing=HearingSettings(engine=getattr(args, "engine", "auto"),
                                 model=getattr(args, "model", None)),
         paths=paths,
+        remote=RemoteSettings(hearing=args.hearing, deadline=args.hearing_deadline),
     )
 
 

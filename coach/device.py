@@ -204,8 +204,11 @@ class Device:
         from coach.hearing import open_recognizer
 
         try:
-            self.recognizer = open_recognizer(self.options.engine, self.settings.paths,
-                                              self.options.model)
+            from coach.remote.hearing import with_server
+
+            self.recognizer = with_server(
+                open_recognizer(self.options.engine, self.settings.paths, self.options.model),
+                self.settings.remote)
         except Exception as error:  # re-raised on the main thread by _recognizer_ready
             self._load_error = error
 
@@ -277,6 +280,10 @@ class Device:
                 if answer.text or answer.understood:
                     self.events.emit(Heard(kind=answer.kind, value=answer.value,
                                            text=answer.text, confidence=answer.confidence))
+                notice = self.recognizer.take_notice()
+                if notice:  # the hearing server stopped answering: said once
+                    with self._speaking() as speaker:
+                        self._say(speaker, notice)
                 if answer.kind == "start":
                     return answer
                 if answer.kind == "command" and commands.action(

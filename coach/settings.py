@@ -99,6 +99,23 @@ class Paths:
 
 
 @dataclass(frozen=True)
+class RemoteSettings:
+    """A Wyoming server that hears for the coach (``coach.remote``)."""
+
+    hearing: str | None = None
+    """``wyoming://HOST:PORT`` of a Wyoming ASR server; None: hear locally only."""
+    deadline: float = 0.8
+    """Seconds a turn waits for the server before local hearing takes it."""
+    retry_first: float = 2.0
+    """Seconds before a failed server is tried again; doubled at each failure."""
+    retry_max: float = 60.0
+    """The longest wait between two tries of a failed server, in seconds."""
+    min_confidence: float = 0.9
+    """A server's answer below this confidence is only a guess to check (the local
+    Whisper's own limit)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a command needs, built once from the command line."""
 
@@ -106,3 +123,4 @@ class Settings:
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     hearing: HearingSettings = field(default_factory=HearingSettings)
     paths: Paths = field(default_factory=Paths)
+    remote: RemoteSettings = field(default_factory=RemoteSettings)

@@ -96,7 +96,12 @@ class Voice:
         self._memory_lock = threading.Lock()
         self.fell_back: str | None = None
         """Why this voice speaks with espeak-ng instead of the Piper voice asked for."""
-        self.choice = voices.parse(settings.voice, settings.voices_dir)
+        from coach.remote.voice import remote_voice
+
+        self.remote = remote_voice(settings.voice)
+        """A Wyoming TTS server that speaks first (the local default voice stands by)."""
+        self.choice = voices.parse(None if self.remote else settings.voice,
+                                   settings.voices_dir)
         if self.choice.engine == voices.PIPER and not self.choice.model.exists():
             self._fall_back(f"the Piper voice {self.choice.name} is not installed "
                             f"({self.choice.model})")
@@ -158,7 +163,8 @@ class Voice:
     # -- rendering --------------------------------------------------------------------
     def key(self, text: str) -> str:
         choice, scene = self.choice, self.scene
-        ident = (f"{text}\x00{choice.label}\x00{self._stamp}\x00{self.settings.rate}\x00"
+        label = self.remote.label if self.remote is not None else choice.label
+        ident = (f"{text}\x00{label}\x00{self._stamp}\x00{self.settings.rate}\x00"
                  f"{self.settings.volume}\x00{self.output_rate}\x00{scene.length_scale}\x00"
                  f"{scene.level}\x00{scene.sentence_pause}")
         return hashlib.sha1(ident.encode("utf-8")).hexdigest()
@@ -189,13 +195,14 @@ class Voice:
             if cached is not None:
                 return cached
         if ahead:
-            samples, stored = self._synthesise(text)
+            samples, stored = self._synthesise(text, ahead)
         else:
             with render_ahead.due_first.due():
-                samples, stored = self._synthesise(text)
+                samples, stored = self._synthesise(text, ahead)
         key = self.key(text)  # a fallback during the first render changes the key
-        self._remember(key, samples)
-        if self.disk is not None and not stored:
+        if stored is not None:
+            self._remember(key, samples)
+        if self.disk is not None and stored is False:
             self.disk.put(key, samples)
         return samples
 
@@ -224,9 +231,24 @@ class Voice:
                 _, dropped = self._memory.popitem(last=False)
                 self._memory_bytes -= dropped.nbytes
 
-    def _synthesise(self, text: str) -> tuple[np.ndarray, bool]:
-        """The rendered line, and whether it is in the disk cache already."""
-        if self.settings.render_apart and self.disk is not None \
+    def _synthesise(self, text: str, ahead: bool = False) -> tuple[np.ndarray, bool | None]:
+        """The rendered line, and whether it is in the disk cache already; None: keep it
+        in no cache (a line the voice server did not render, said locally this once)."""
+        if self.remote is not None:
+            spoken = self.remote.synthesize(text, ahead)
+            if spoken is not None:
+                samples, rate = spoken
+                gain = PIPER_PEAK * self.settings.volume * self.scene.level
+                out = trim_silence(resample(samples.astype(np.float32) / 32768.0, rate,
+                                            self.output_rate), self.output_rate) * gain
+                return _from_int16(_to_int16(out)), False
+            notice = None if ahead else self.remote.health.take_notice()
+            samples, _ = self._synthesise_here(f"{notice} {text}" if notice else text)
+            return samples, None
+        return self._synthesise_here(text)
+
+    def _synthesise_here(self, text: str) -> tuple[np.ndarray, bool]:
+        if self.settings.render_apart and self.disk is not None and self.remote is None \
                 and self.choice.engine == voices.PIPER:
             samples = self._synthesise_apart(text)
             if samples is not None:

@@ -38,7 +38,8 @@ def _speech(settings: Settings) -> Check:
     try:
         voice = Voice(settings.speech, settings.audio.output_rate)
         seconds = voice.duration("Ready.")
-        fallback = voice.choice.engine != voices.parse(settings.speech.voice,
+        asked = None if voice.remote is not None else settings.speech.voice
+        fallback = voice.choice.engine != voices.parse(asked,
                                                        settings.speech.voices_dir).engine
         detail = f"voice {voice.voice_id}, 'Ready.' = {seconds:.2f} s"
         if fallback:
@@ -167,6 +168,24 @@ def _data_dir(settings: Settings) -> Check:
                      "choose a writable folder with --data-dir or COACH_DATA_DIR")
 
 
+def _server(name: str, spec: str | None) -> Check:
+    """A Wyoming server in use (``--hearing``, ``--voice wyoming://``): what it offers
+    and its round trip. Not required: the coach hears and speaks locally without it."""
+    if not spec or not spec.startswith(("wyoming://", "tcp://")):
+        return Check(name, True, "none: local", required=False)
+    from coach.remote import status, wire
+
+    try:
+        found = status.probe(wire.parse_address(spec))
+    except CoachError as error:
+        return Check(name, False, error.message, error.fix, required=False)
+    if not found.ok:
+        return Check(name, False, f"{spec}: {found.problem} (local stands in)",
+                     "start the server, or check the address", required=False)
+    return Check(name, True, f"{spec}: {found.offers}, round trip "
+                             f"{found.round_trip_ms:.1f} ms", required=False)
+
+
 CHECKS: list[Callable[[Settings], Check]] = [
     _speech,
     lambda s: _device(s, "output"),
@@ -177,6 +196,8 @@ CHECKS: list[Callable[[Settings], Check]] = [
     _pocketsphinx,
     _vosk,
     _data_dir,
+    lambda s: _server("hearing server", s.remote.hearing),
+    lambda s: _server("voice server", s.speech.voice),
 ]
 
 

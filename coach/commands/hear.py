@@ -31,12 +31,15 @@ def run(args, settings: Settings) -> int:
 def hear(files: list[str], expect: str, engine: str, model: str | None,
          plans: tuple[str, ...], settings: Settings) -> int:
     from coach.hearing import open_recognizer
+    from coach.remote.hearing import with_server
 
-    recognizer = open_recognizer(engine, settings.paths, model)
+    recognizer = with_server(open_recognizer(engine, settings.paths, model), settings.remote)
     for path in files:
         started = time.perf_counter()
         answer = recognizer.decode_wav(path, expect, plans)
         ms = (time.perf_counter() - started) * 1000
         print(json.dumps({"file": path, **answer.to_json(), "engine": recognizer.name,
-                          "ms": round(ms, 1)}), flush=True)
+                          "ms": round(ms, 1),
+                          **({"heard_by": answer.details["heard_by"]}
+                             if "heard_by" in answer.details else {})}), flush=True)
     return 0

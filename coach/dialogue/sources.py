@@ -41,6 +41,8 @@ from coach.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: An answer's details key: a line the coach says once about its hearing.
+NOTICE = "notice"
 #: Typed or scripted words that mean "go" at an optional prompt.
 GO_WORDS = {"", "go", "ready", "yes", "ok", "okay", "start", "let's go"}
 
@@ -349,8 +351,12 @@ class MicrophoneSource:
                optional: bool = False) -> Answer:
         self.microphone.flush()  # drop the coach's own voice and anything before the question
         on_open()
-        return self.recognizer.listen(self.microphone, "command" if optional else expect,
-                                      timeout)
+        answer = self.recognizer.listen(self.microphone, "command" if optional else expect,
+                                        timeout)
+        notice = self.recognizer.take_notice()
+        if notice:
+            answer.details[NOTICE] = notice
+        return answer
 
     def watch(self) -> CommandWatch:
         return self._make_watch()
@@ -387,7 +393,9 @@ def open_recognizer(settings: Settings, engine: str, model: str | None):
     except ImportError:
         raise MissingPart("speech recognition (coach.hearing) is not available",
                           "answer with --typed, or with text lines in --answers") from None
-    return open_it(engine, settings.paths, model)
+    from coach.remote.hearing import with_server
+
+    return with_server(open_it(engine, settings.paths, model), settings.remote)
 
 
 def recognizer_factory(settings: Settings, engine: str, model: str | None):

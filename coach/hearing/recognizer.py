@@ -141,5 +141,10 @@ class Recognizer:
                 gate = VoiceGate(settings)
                 tried_at, early = None, None
 
+    def take_notice(self) -> str | None:
+        """A line to say once about how hearing changed (a server that stopped
+        answering), None: nothing to say."""
+        return None
+
     def close(self) -> None:
         pass

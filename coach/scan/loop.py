@@ -33,6 +33,7 @@ from coach.dialogue.ask import Question, check_line, device_answer
 from coach.dialogue.ask import ask as dialogue_ask
 from coach.dialogue.commands import Action, Moment
 from coach.dialogue.sources import (
+    NOTICE,
     AnswerSource,
     NoSource,
     ScriptSource,
@@ -247,6 +248,8 @@ class ScanSession:
                                          lambda: player.emit(ev.Listen(q.expect)))
             if answer.details.get("end_of_input"):
                 return None  # nobody left to answer
+            if answer.details.get(NOTICE):  # a hearing server stopped answering: said once
+                self._say(player, answer.details[NOTICE])
             if answer.kind == "unknown" and not answer.text and self._recovered():
                 return device_answer("the microphone was away")
             player.emit(ev.Heard(answer.kind, answer.value, answer.text, answer.confidence))

@@ -46,7 +46,7 @@ from coach.dialogue import commands
 from coach.dialogue.ask import DEVICE, Question, check_line, device_answer
 from coach.dialogue.ask import ask as dialogue_ask
 from coach.dialogue.commands import Action, Moment
-from coach.dialogue.sources import AnswerSource
+from coach.dialogue.sources import NOTICE, AnswerSource
 from coach.errors import CoachError, DeviceError
 from coach.events import (
     COMPLETED,
@@ -271,6 +271,9 @@ class Session:
             self.settings.answer_seconds if timeout is None else timeout,
             lambda: self.events.emit(Listen(expect=expect)),
             optional=optional)
+        notice = answer.details.get(NOTICE)
+        if notice:  # hearing changed (a server stopped answering): said once, then on
+            self.say(notice)
         problem = self._device_problem() if answer.kind == "unknown" else None
         if problem is not None:  # nobody could be heard: not an unclear answer
             self._recover(problem)
