@@ -10,8 +10,9 @@ any layer below it:
 0. foundation: errors, settings, files, events, download (and the package's ``__init__``)
 1. core: the pure rules (``coach.core``)
 2. records: the store and what reads it (history, summary, report, backup)
-3. audio: the speaker, speech, the sounds
-4. hearing: recognizers and their models (they may use audio's WAV helpers)
+3. audio: the speaker, speech, the sounds (and the Wyoming wire, its health and voice)
+4. hearing: recognizers and their models (they may use audio's WAV helpers), local or
+   over Wyoming (``coach.remote``: the client's hearing, ``coach serve``, discovery)
 5. dialogue: answer sources, asking, the (moment, command) -> action table
 6. sessions: ``coach.workout`` and ``coach.scan``
 7. the device and the demo, which run sessions
@@ -33,8 +34,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "coach.download"),
     ("coach.core",),
     ("coach.store", "coach.history", "coach.summary", "coach.report", "coach.backup"),
-    ("coach.audio", "coach.sounds"),
-    ("coach.hearing",),
+    ("coach.audio", "coach.sounds", "coach.remote.wire", "coach.remote.health",
+     "coach.remote.voice"),
+    ("coach.hearing", "coach.remote"),
     ("coach.dialogue",),
     ("coach.workout", "coach.scan"),
     ("coach.device", "coach.demo"),

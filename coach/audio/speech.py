@@ -241,7 +241,7 @@ class Voice:
                 gain = PIPER_PEAK * self.settings.volume * self.scene.level
                 out = trim_silence(resample(samples.astype(np.float32) / 32768.0, rate,
                                             self.output_rate), self.output_rate) * gain
-                return _from_int16(_to_int16(out)), False
+                return from_int16(to_int16(out)), False
             notice = None if ahead else self.remote.health.take_notice()
             samples, _ = self._synthesise_here(f"{notice} {text}" if notice else text)
             return samples, None
