@@ -31,9 +31,9 @@ import numpy as np
 
 from coach.core.answers import Answer, parse, unknown, vocabulary
 from coach.hearing import Recognizer
-from coach.hearing.vad import RATE
 from coach.remote import wire
 from coach.remote.health import ServerHealth
+from coach.settings import INPUT_RATE as RATE
 from coach.settings import RemoteSettings
 
 log = logging.getLogger(__name__)

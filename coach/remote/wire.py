@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from coach.errors import CoachError
+from coach.settings import INPUT_RATE
 
 #: The key in a ``transcribe`` context and a ``transcript`` event's data that carries the
 #: coach's own question and answer (a plain Wyoming peer ignores it).
@@ -30,7 +31,7 @@ COACH_KEY = "coach"
 PROGRAM = "coach"
 #: Samples per ``audio-chunk`` event sent (0.25 s at 16 kHz).
 CHUNK_SAMPLES = 4096
-RATE = 16_000
+RATE = INPUT_RATE
 
 
 class ServerError(CoachError):
