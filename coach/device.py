@@ -141,24 +141,15 @@ class Device:
     # -- speech, rendered once at set-up --------------------------------------------------
     def lines(self) -> tuple[list[str], list[str]]:
         """Every line the device is likely to say: (workout scene, scan scene). The device's
-        own lines, "what's my plan", the default plan's workout (``Session.lines_of_plan``)
-        with the metronome's words, and every line of the full scan with its check-in."""
+        own lines, "what's my plan", the default plan's workout with the metronome's words
+        (``coach.workout.lines.plan_lines``), and every line of the full scan with its
+        check-in."""
         from coach.core import scan as core
-        from coach.core.library import builtin_library
-        from coach.core.plans import load_plan
-        from coach.core.tempo import PHASES, number_word
         from coach.scan.loop import lines_to_prepare
         from coach.workout.run import plan_lines
 
-        session = self.options.session
-        plan = load_plan(self.options.default_plan, builtin_library(),
-                         self.settings.paths.data_dir / "plans")
-        most = max((item.reps[1] for item in plan.exercises), default=12)
         workout = [*DEVICE_LINES, self._plan_text(),
-                   *plan_lines(self.settings, session, self.options.default_plan),
-                   *(phase.word for phase in PHASES if session.phase_words),
-                   *(number_word(n) for n in range(1, session.reps_to_count(most) + 1)
-                     if session.rep_numbers)]
+                   *plan_lines(self.settings, self.options.session, self.options.default_plan)]
         return workout, lines_to_prepare(self.settings, core.FULL)
 
     def prepare(self) -> int:

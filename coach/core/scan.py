@@ -634,6 +634,18 @@ class CheckinLines:
     thanks: str
     thanks_pre_workout: str
 
+    def thanks_for(self, style: str) -> str:
+        """The closing line of a check-in after a scan of ``style``."""
+        return self.thanks_pre_workout if style == PRE_WORKOUT else self.thanks
+
+    def lines(self, style: str) -> list[str]:
+        """Every fixed line of a check-in after a scan of ``style`` (rendered ahead):
+        the questions, asked again, and the closing line (``sore_noted`` names a region)."""
+        asked = [self.feeling, self.feeling_again]
+        if style == PRE_WORKOUT:
+            asked += [self.sore, self.sore_again]
+        return [*asked, self.thanks_for(style)]
+
 
 def load_checkin(user_dir: Path | None = None) -> CheckinLines:
     path = _pick(CHECKIN_FILE, user_dir)

@@ -180,7 +180,7 @@ class ScanSession:
     def run(self) -> ScanOutcome:
         timeline = self.plan()
         self._ahead = self._lines_ahead(timeline)
-        for text in self._checkin_lines():  # rendered now, so the check-in starts at once
+        for text in self.checkin.lines(self.request.style):  # the check-in starts at once
             self.voice.render(text)
         scan_id = None
         if self.store is not None:
@@ -204,14 +204,6 @@ class ScanSession:
         player.emit(ev.End(status))
         return ScanOutcome(scan_id, status, feeling, sore, played.timeline or timeline,
                            played_seconds, style=self.request.style)
-
-    def _checkin_lines(self) -> list[str]:
-        lines = [self.checkin.feeling, self.checkin.feeling_again]
-        if self.request.style == core.PRE_WORKOUT:
-            lines += [self.checkin.sore, self.checkin.sore_again, self.checkin.thanks_pre_workout]
-        else:
-            lines.append(self.checkin.thanks)
-        return lines
 
     def _stopped_chime(self) -> None:
         chime = self._sounds[sounds.CHIME_END]
@@ -283,8 +275,7 @@ class ScanSession:
         if feeling is not None or asked_sore:
             if sore:
                 self._say(player, lines.sore_noted.format(region=sore))
-            self._say(player, lines.thanks_pre_workout if self.request.style == core.PRE_WORKOUT
-                      else lines.thanks)
+            self._say(player, lines.thanks_for(self.request.style))
         return feeling, sore
 
 
@@ -363,9 +354,5 @@ def lines_to_prepare(settings: Settings, style: str = core.FULL) -> list[str]:
     """Every line a scan of ``style`` may say, at any length, with its check-in: rendered
     once at set-up by ``coach device --prepare`` (a scan plans from their lengths)."""
     user_dir = user_scan_dir(settings.paths)
-    checkin = core.load_checkin(user_dir)
-    lines = core.all_texts(core.load_script(style, user_dir))
-    lines += [checkin.feeling, checkin.feeling_again]
-    if style == core.PRE_WORKOUT:
-        return lines + [checkin.sore, checkin.sore_again, checkin.thanks_pre_workout]
-    return lines + [checkin.thanks]
+    return [*core.all_texts(core.load_script(style, user_dir)),
+            *core.load_checkin(user_dir).lines(style)]

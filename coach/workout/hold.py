@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from coach.events import COMPLETED
 from coach.sounds import ACCENT, CLICK, load_sound
+from coach.workout.lines import HOLD, TEN_SECONDS, TIME
 
 
 @dataclass(frozen=True)
@@ -33,15 +34,15 @@ def hold(speaker, voice, seconds: int, interrupt: Callable[[], str | None],
     end = start + seconds * rate
     sounds = []
     if voice is not None:
-        sounds.append(speaker.play(voice.render("Hold."), at=start, label="say:hold"))
+        sounds.append(speaker.play(voice.render(HOLD), at=start, label="say:hold"))
     for k in range(1, seconds):
         sounds.append(speaker.play(accent if k % 10 == 0 else click, at=start + k * rate,
                                    label="hold"))
     if voice is not None and seconds > 15:
-        sounds.append(speaker.play(voice.render("Ten seconds."), at=end - 10 * rate,
+        sounds.append(speaker.play(voice.render(TEN_SECONDS), at=end - 10 * rate,
                                    label="say:ten"))
     if voice is not None:
-        sounds.append(speaker.play(voice.render("Time."), at=end, label="say:time"))
+        sounds.append(speaker.play(voice.render(TIME), at=end, label="say:time"))
     step = max(1, speaker.samples(poll))
     guard = 2 * int(getattr(getattr(speaker, "settings", None), "block_frames", 512))
     while True:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from typing import IO
 
 from coach.core import adapt
-from coach.core.adapt import SetOutcome, load_words
+from coach.core.adapt import SetOutcome
 from coach.core.answers import Answer
 from coach.core.library import Exercise, Library
 from coach.core.plans import Plan, PlanExercise
@@ -63,6 +63,8 @@ from coach.events import (
     StateChanged,
 )
 from coach.store import AnswerRecord, DecisionRecord, LoggedSet, Store, StoreError, now_iso
+from coach.workout import lines
+from coach.workout.lines import MICROPHONE_GONE, opening_line, tempo_words  # noqa: F401
 from coach.workout.state import (
     CarryOn,
     ExerciseProgress,
@@ -76,8 +78,6 @@ log = logging.getLogger(__name__)
 
 
 
-#: Said when the microphone goes away while the speaker still works.
-MICROPHONE_GONE = "I can't hear you: the microphone is gone. I'll wait for it."
 
 
 class _SkipSet(Exception):
@@ -126,27 +126,6 @@ class SessionResult:
     """Sets still not in the database at the end (only if the disk never recovered)."""
     rendered_seconds: float | None = None
     """With an offline speaker (--out): the length of the WAV written."""
-
-
-def tempo_words(tempo_text: str) -> str:
-    """'3-1-2-0' -> 'down in 3, hold 1, up in 2'."""
-    tempo = parse_tempo(tempo_text)
-    parts = ["drop fast" if tempo.eccentric is None
-             else f"down in {adapt.number(tempo.eccentric)}"]
-    if tempo.bottom:
-        parts.append(f"hold {adapt.number(tempo.bottom)}")
-    parts.append("explode up" if tempo.concentric is None
-                 else f"up in {adapt.number(tempo.concentric)}")
-    if tempo.top:
-        parts.append(f"squeeze {adapt.number(tempo.top)}")
-    return ", ".join(parts)
-
-
-def opening_line(plan: Plan) -> str:
-    """The first line of a session (rendered while the session is set up)."""
-    exercises, sets = len(plan.exercises), plan.total_sets
-    return (f"{plan.name}. {exercises} exercise{'s' * (exercises != 1)}, "
-            f"{sets} set{'s' * (sets != 1)}. Say pause, repeat, skip or stop at any time.")
 
 
 class Session:
@@ -284,7 +263,7 @@ class Session:
     def _pause(self) -> None:
         before = self.state
         self._enter(State.PAUSED)
-        self.say("Paused. Say resume when you're ready.")
+        self.say(lines.PAUSED)
         while True:
             answer = self.listen("command", timeout=self.settings.pause_listen_seconds)
             if answer.kind != "command":
@@ -295,20 +274,16 @@ class Session:
             if act is Action.STOP:
                 raise _Stop
             if act is Action.REPEAT:
-                self.say("Paused. Say resume when you're ready.")
+                self.say(lines.PAUSED)
         self._enter(before)
-        self.say("Resuming.")
+        self.say(lines.RESUMING)
 
     def _change_tempo(self, command: str, exercise: Exercise, speak: bool = True) -> str:
         progress = self.progress.exercises[exercise.id]
         new = adapt.slower(progress.tempo) if command == "slower" else adapt.faster(progress.tempo)
         self._set_progress(exercise.id, replace(progress, tempo=new))
         if speak:
-            if new == progress.tempo:
-                self.say(f"The lowering stays at {adapt.number(parse_tempo(new).eccentric or 1)}"
-                         " seconds.")
-            else:
-                self.say(f"{command.capitalize()}: {tempo_words(new)}.")
+            self.say(lines.tempo_change(command, progress.tempo, new))
         return new
 
     def _action(self, answer: Answer) -> Action:
@@ -338,7 +313,7 @@ class Session:
         """Ask until an accepted answer, at most 1 + retries unclear ones; None: unclear.
         A command is carried out (skip and stop leave), then the question is asked again.
         A likely guess is checked aloud (``check_line``) before it is taken."""
-        asked = Question(question, expect, f"Sorry, I didn't catch that. {question}",
+        asked = Question(question, expect, lines.asked_again(question),
                          self.settings.answer_seconds, accept, self.settings.retries,
                          listen_expect=recognizer_expect,
                          confirm=lambda guess: check_line(guess, exercise.isometric))
@@ -399,7 +374,7 @@ class Session:
                         item.logged.set_number, item.logged.exercise, error.message)
                 if not item.reported:
                     item.reported = True
-                    self.say("I couldn't save that set yet. I'm keeping it and will try again.")
+                    self.say(lines.NOT_SAVED_YET)
                 return False
             self.pending.pop(0)
             self.sets_saved += 1
@@ -417,30 +392,15 @@ class Session:
         self._enter(State.ANNOUNCING)
         progress = self.progress.exercises[item.id]
         if first:
-            self.say(f"{exercise.name.capitalize()}.")
-            if self.settings.warmup and exercise.warmup:
-                self.say(exercise.warmup)
+            self.say(lines.exercise_line(exercise))
+            self.say(lines.warmup_line(exercise, self.settings))
             for note in notes:
                 self.say(note)
-        line = self._set_line(item, exercise, set_number)
-        cue = self.library.cue(progress.cue) if progress.cue else None
+        line = lines.set_line(item, exercise, set_number, progress, self.plan.unit)
+        cue = lines.cue_line(self.library, progress)
         self.say(line)
-        self.last_instruction = line + (f" {cue.text}" if cue else "")
-        if cue is not None:
-            self.say(cue.text)
-
-    def _set_line(self, item: PlanExercise, exercise: Exercise, set_number: int,
-                  progress: ExerciseProgress | None = None) -> str:
-        progress = progress or self.progress.exercises[item.id]
-        low, high = item.reps
-        load = load_words(progress.load, self.plan.unit).capitalize()
-        if exercise.isometric:
-            target = f"hold {low} to {high} seconds" if low != high else f"hold {high} seconds"
-            return f"Set {set_number} of {item.sets}. {load}, {target}."
-        target = f"{low} to {high} reps" if low != high else \
-            f"{high} rep{'' if high == 1 else 's'}"
-        return (f"Set {set_number} of {item.sets}. {load}, {target}, "
-                f"{tempo_words(progress.tempo)}.")
+        self.last_instruction = f"{line} {cue}" if cue else line
+        self.say(cue)
 
     # -- speech rendered ahead (coach.audio.speech's background renderer) -----------------
     def _prepare_lines(self, lines: list[str]) -> None:
@@ -451,59 +411,32 @@ class Session:
 
     def _lines_of_set(self, item: PlanExercise, exercise: Exercise, set_number: int,
                       progress: ExerciseProgress | None = None) -> list[str]:
-        """What a set says before its answers: announcement, cue, "Ready?", the questions."""
-        lines = []
-        progress = progress or self.progress.exercises.get(item.id)
-        if set_number == 1 or item.id not in self._announced:
-            lines += [f"{exercise.name.capitalize()}.",
-                      exercise.warmup if self.settings.warmup and exercise.warmup else ""]
-        if progress is not None:
-            lines.append(self._set_line(item, exercise, set_number, progress))
-            if progress.cue:
-                lines.append(self.library.cue(progress.cue).text)
-        questions = ["How many seconds did you hold?" if exercise.isometric
-                     else "How many reps?", f"Did you feel it in your {exercise.feel_in}?"]
-        lines += ["Ready?", *questions, *(f"Sorry, I didn't catch that. {q}" for q in questions)]
-        return lines
+        """What a set says before its answers (``lines.set_lines``)."""
+        return lines.set_lines(item, exercise, set_number,
+                               progress or self.progress.exercises.get(item.id), self.library,
+                               self.plan.unit, self.settings,
+                               set_number == 1 or item.id not in self._announced)
+
+    def _recent(self, item: PlanExercise) -> list:
+        return self.store.recent_sets(item.id, self.plan.unit) if self.plan.connection else []
 
     def _decisions_ahead(self, item: PlanExercise, exercise: Exercise,
                          progress: ExerciseProgress | None = None) -> list[str]:
         """The reasons this set can end in (rendered while it runs)."""
-        progress = progress or self.progress.exercises[item.id]
-        unit = self.plan.unit
-        outcome = SetOutcome(exercise, progress.load, unit, progress.tempo, item.reps, None,
-                             None, None, progress.cue)
-        one_rep_max = adapt.best_one_rep_max(self.store.recent_sets(item.id, unit)) \
-            if self.plan.connection else 0.0
-        places = dict.fromkeys(place for cue in self.library.cues_for(item.id)
-                               for place in cue.corrects if not exercise.is_target(place))
-        return adapt.possible_reasons(outcome, exercise.increment_for(unit),
-                                      self.plan.connection, one_rep_max, tuple(places))
-
-    def _intro(self) -> str:
-        return opening_line(self.plan)
+        return lines.decision_lines(item, exercise, progress or self.progress.exercises[item.id],
+                                    self.plan.unit, self.plan.connection, self._recent(item),
+                                    self.library.cues_for(item.id))
 
     def lines_of_plan(self) -> list[str]:
-        """Every line the plan is likely to say, for ``--prepare``: each set's lines as the
-        plan starts it, every cue of each exercise, the decisions of its first set, rests."""
-        lines = [self._intro(), "Paused. Say resume when you're ready.", "Resuming.",
-                 "That's the whole session. Well done."]
-        for item in self.plan.exercises:
-            exercise = self.library.exercise(item.id)
-            progress = self.progress.exercises.get(item.id) or ExerciseProgress(
-                load=item.load, tempo=item.tempo, cue=None)
-            for number in range(1, item.sets + 1):
-                lines += self._lines_of_set(item, exercise, number, progress)
-            lines += [cue.text for cue in self.library.cues_for(item.id)]
-            lines += self._decisions_ahead(item, exercise, progress)
-            lines += [f"Rest {adapt.number(round(self.settings.rest(item.rest)))} seconds.",
-                      f"{adapt.number(round(self.settings.countdown_seconds))} seconds."]
-        return lines
+        """Every line the plan is likely to say from where the session is, for
+        ``--prepare`` (``lines.plan_lines``)."""
+        return lines.plan_lines(self.plan, self.library, self.settings,
+                                self.progress.exercises, self.store.recent_sets)
 
     def _ready(self, exercise: Exercise) -> None:
         self._enter(State.READY)
         while True:
-            self.say("Ready?")
+            self.say(lines.READY)
             answer = self.listen("command", timeout=self.settings.ready_seconds, optional=True)
             if answer.details.get(DEVICE):
                 continue
@@ -515,9 +448,10 @@ class Session:
         returns the reps (seconds) counted. Raises on skip/stop and a lost device."""
         self._enter(State.COUNTING)
         # the rest line first: it is said after any decision, and is short to render
-        self._prepare_lines([f"Rest {adapt.number(round(self.settings.rest(item.rest)))} seconds.",
-                             *self._decisions_ahead(item, exercise),
-                             "That's the whole session. Well done."])
+        self._prepare_lines(lines.after_set_lines(
+            item, exercise, self.progress.exercises[item.id], self.plan.unit,
+            self.plan.connection, self._recent(item), self.library.cues_for(item.id),
+            self.settings))
         total = self.settings.reps_to_count(item.reps[1])
         while done < total:
             reason, counted = self._play(exercise, total - done, done + 1)
@@ -580,13 +514,13 @@ class Session:
 
     def _answers(self, exercise: Exercise) -> tuple[int | None, bool | None, str | None]:
         self._enter(State.ASKING)
-        question = "How many seconds did you hold?" if exercise.isometric else "How many reps?"
-        reps_answer = self.ask(question, "reps", "reps", lambda a: a.kind == "reps", exercise)
+        reps_answer = self.ask(lines.reps_question(exercise), "reps", "reps",
+                               lambda a: a.kind == "reps", exercise)
 
         def felt_or_where(answer: Answer) -> bool:
             return answer.kind == "felt" or (answer.kind == "where" and answer.value is not None)
 
-        felt_answer = self.ask(f"Did you feel it in your {exercise.feel_in}?", "felt", "any",
+        felt_answer = self.ask(lines.felt_question(exercise), "felt", "any",
                                felt_or_where, exercise)
         return adapt.read_answers(exercise, reps_answer, felt_answer)
 
@@ -636,7 +570,7 @@ class Session:
         speaker = self.speaker
         end = speaker.now() + speaker.samples(seconds)
         if seconds >= 3:
-            self.say(f"Rest {adapt.number(round(seconds))} seconds.")
+            self.say(lines.rest_line(seconds))
         countdown = self.settings.countdown_seconds
         counted = seconds < countdown + 3  # a short rest gets no countdown
         poll = speaker.samples(0.05)
@@ -652,7 +586,7 @@ class Session:
                     raise _DeviceLost(problem)
                 if not counted and left <= countdown:
                     counted = True
-                    self.say(f"{adapt.number(round(left))} seconds.")
+                    self.say(lines.countdown_line(left))
                     continue
                 answer = watch.poll()
                 if answer is not None and answer.kind == "command":
@@ -704,14 +638,13 @@ class Session:
                     self.say(self._carry_on(item, exercise, self.progress.cut.done,
                                             "Welcome back").line, instruction=True)
                 else:
-                    self.say(f"Welcome back. We carry on with set {number} of the "
-                             f"{exercise.name}.")
+                    self.say(lines.welcome_back(number, exercise))
         else:
             first = plan.exercises[0] if plan.exercises else None
             if first is not None:
                 self._prepare_lines(self._lines_of_set(first, self.library.exercise(first.id),
                                                        1))
-            self.say(self._intro())
+            self.say(opening_line(self.plan))
         while self.progress.exercise_index < len(plan.exercises):
             index, number = self.progress.exercise_index, self.progress.set_number
             item = plan.exercises[index]
@@ -740,11 +673,11 @@ class Session:
                 reps, felt, where = self._answers(exercise)
                 self._adapt(item, exercise, number, started, reps, felt, where, next_position)
             except _SkipSet:
-                self.say(f"Skipping set {number}.")
+                self.say(lines.skipping_set(number))
                 self._log_skipped(item, number, started, next_position)
                 continue
             except _SkipExercise:
-                self.say(f"Skipping the {exercise.name}.")
+                self.say(lines.skipping_exercise(exercise))
                 self._log_skipped(item, number, started, (index + 1, 1))
                 continue
             except _DeviceLost as lost:
@@ -759,7 +692,7 @@ class Session:
             upcoming_progress = self.progress.exercises.get(upcoming_item.id) or \
                 ExerciseProgress(load=upcoming_item.load, tempo=upcoming_item.tempo, cue=None)
             self._prepare_lines([
-                f"Rest {adapt.number(round(self.settings.rest(item.rest)))} seconds.",
+                lines.rest_line(self.settings.rest(item.rest)),
                 *self._lines_of_set(upcoming_item, upcoming, self.progress.set_number,
                                     upcoming_progress),
                 *self._decisions_ahead(upcoming_item, upcoming, upcoming_progress)])
@@ -814,9 +747,9 @@ class Session:
             return
         try:
             if status == COMPLETED:
-                self.say("That's the whole session. Well done.")
+                self.say(lines.WHOLE_SESSION)
             else:
-                self.say("Stopping. Everything you did is saved.")
+                self.say(lines.STOPPING)
             if self.settings.summary and self.sets_saved:
                 summary = self._summary()
                 if summary:
