@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from coach.audio.engine import Playback
 from coach.events import COMPLETED
 from coach.sounds import ACCENT, CLICK, load_sound
 from coach.workout.lines import HOLD, TEN_SECONDS, TIME
@@ -25,7 +26,7 @@ class HoldResult:
     """"completed", or what interrupt() returned."""
 
 
-def hold(speaker, voice, seconds: int, interrupt: Callable[[], str | None],
+def hold(speaker: Playback, voice, seconds: int, interrupt: Callable[[], str | None],
          poll: float = 0.05, lead_in: float = 0.2) -> HoldResult:
     rate = int(speaker.rate)
     click = load_sound(CLICK, rate)
@@ -44,7 +45,7 @@ def hold(speaker, voice, seconds: int, interrupt: Callable[[], str | None],
     if voice is not None:
         sounds.append(speaker.play(voice.render(TIME), at=end, label="say:time"))
     step = max(1, speaker.samples(poll))
-    guard = 2 * int(getattr(getattr(speaker, "settings", None), "block_frames", 512))
+    guard = 2 * speaker.block_frames
     while True:
         now = speaker.now()
         if now >= end:
