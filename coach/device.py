@@ -86,6 +86,11 @@ class DeviceSettings:
     """Return after this many workouts/scans (None: run until stopped)."""
 
 
+#: The dialogue moment of each device state: only WAITING hears commands itself (a
+#: workout or a scan that RUNNING hears its own).
+MOMENTS: dict[DeviceState, Moment] = {DeviceState.WAITING: Moment.WAITING}
+
+
 class _Lost(Exception):
     """A device went away while waiting; the loop recovers."""
 
@@ -127,6 +132,17 @@ class Device:
         with Speaker(self.settings.audio) as speaker:
             yield speaker
             speaker.wait_until(speaker.now() + speaker.samples(speaker.output_latency + 0.1))
+
+    def _action(self, answer: Answer) -> Action:
+        """What a command does now: the dialogue table at the device state's moment."""
+        moment = MOMENTS.get(self.state)
+        return Action.IGNORE if moment is None else commands.action(moment, str(answer.value))
+
+    def _obey(self, act: Action) -> None:
+        """The one place an action heard by the device itself becomes its effect."""
+        if act is Action.NOTHING_RUNNING:
+            with self._speaking() as speaker:
+                self._say(speaker, NOTHING_RUNNING)
 
     def plan_names(self) -> list[str]:
         from coach.core.plans import builtin_names
@@ -270,10 +286,8 @@ class Device:
                                            text=answer.text, confidence=answer.confidence))
                 if answer.kind == "start":
                     return answer
-                if answer.kind == "command" and commands.action(
-                        Moment.WAITING, str(answer.value)) is Action.NOTHING_RUNNING:
-                    with self._speaking() as speaker:
-                        self._say(speaker, NOTHING_RUNNING)
+                if answer.kind == "command":
+                    self._obey(self._action(answer))
                 if mic.frames_read == before or not mic.active:
                     raise _Lost("the microphone stopped delivering sound")
                 gone = presence.missing(self.settings.audio)

@@ -24,14 +24,13 @@ import numpy as np
 
 from coach import events as ev
 from coach import sounds
-from coach.audio.engine import OfflineSpeaker
+from coach.audio.engine import OfflineSpeaker, Playback
 from coach.audio.speech import SCAN, Voice
 from coach.core import scan as core
 from coach.core.answers import Answer
-from coach.dialogue import commands
 from coach.dialogue.ask import Question, check_line, device_answer
 from coach.dialogue.ask import ask as dialogue_ask
-from coach.dialogue.commands import Action, Moment
+from coach.dialogue.commands import Action
 from coach.dialogue.sources import (
     AnswerSource,
     NoSource,
@@ -117,7 +116,7 @@ def scan_focus(request: ScanRequest, script: core.Script, paths: Paths) -> list[
 class ScanSession:
     """One scan from planning to the stored check-in, on an open speaker."""
 
-    def __init__(self, settings: Settings, speaker, answers: AnswerSource,
+    def __init__(self, settings: Settings, speaker: Playback, answers: AnswerSource,
                  events: ev.EventWriter, request: ScanRequest, store: Store | None) -> None:
         self.settings = settings
         self.speaker = speaker
@@ -127,7 +126,7 @@ class ScanSession:
         self.store = store
         self.rate = speaker.rate
         self.supervisor = None
-        if not isinstance(speaker, OfflineSpeaker):
+        if not speaker.offline:
             from coach.audio.supervise import Supervisor
 
             self.supervisor = Supervisor(settings.audio, speaker,
@@ -168,7 +167,7 @@ class ScanSession:
 
     def _render(self, item: core.Item) -> np.ndarray:
         if item.kind == core.LINE:
-            if not isinstance(self.speaker, OfflineSpeaker):  # the next lines, into memory
+            if not self.speaker.offline:  # the next lines, into memory
                 self.voice.prepare(self._ahead.get(item.text, ()))
             return self.voice.render(item.text)
         return self._sounds[item.kind]
@@ -249,8 +248,8 @@ class ScanSession:
                     self.answers.engine or getattr(self.answers, "label", None)))
             return answer
 
-        def on_command(answer: Answer) -> bool:
-            return commands.action(Moment.CHECKIN, str(answer.value)) is not Action.STOP
+        def on_command(answer: Answer) -> bool:  # the player's table, at CHECKIN
+            return player.action(answer) is not Action.STOP
 
         return dialogue_ask(asked, lambda text: self._say(player, text), listen, on_command)
 

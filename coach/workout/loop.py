@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import IO
 
@@ -327,7 +328,8 @@ class Session:
                              len(self.saving.pending))
 
     def _run(self) -> str:
-        self._open()
+        with suppress(Leave):  # "next" while the session opens: on to the first set
+            self._open()
         after = None
         while self.progress.exercise_index < len(self.plan.exercises):
             after = self._next_set(after)
@@ -375,8 +377,11 @@ class Session:
                     count(self, item, exercise, cut.done)
             else:
                 self.ahead.prepare(notes + self.ahead.set_lines(item, exercise, number, first))
-                self._announce(item, exercise, number, first, notes)
-                self._ready()
+                try:
+                    self._announce(item, exercise, number, first, notes)
+                    self._ready()
+                except Leave:  # "next" while the set is announced: it starts now
+                    pass
                 started = self.clock()
                 count(self, item, exercise)
             self._adapt(item, exercise, number, started, answers(self, exercise),
