@@ -10,6 +10,7 @@ rendered. No audio, no store: lists that need the history take it as an argument
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from coach.core import adapt
 from coach.core.adapt import SetOutcome, load_words
@@ -29,6 +30,8 @@ MICROPHONE_GONE = "I can't hear you: the microphone is gone. I'll wait for it."
 #: An isometric hold's words: at its start, ten seconds before its end, at its end.
 HOLD, TEN_SECONDS, TIME = "Hold.", "Ten seconds.", "Time."
 #: The metronome's words are its phase words and ``core.tempo.number_word``.
+#: What opens the line of a set carried on: the device is back; the session is resumed.
+BACK, WELCOME_BACK = "We're back", "Welcome back"
 
 
 def tempo_words(tempo_text: str) -> str:
@@ -54,7 +57,64 @@ def opening_line(plan: Plan) -> str:
 
 def welcome_back(set_number: int, exercise: Exercise) -> str:
     """A resumed session's first line (when no set was cut)."""
-    return f"Welcome back. We carry on with set {set_number} of the {exercise.name}."
+    return f"{WELCOME_BACK}. We carry on with set {set_number} of the {exercise.name}."
+
+
+@dataclass(frozen=True)
+class CarryOn:
+    """Where a set cut short by a lost speaker or microphone carries on once it is back.
+
+    A lifter alone in a gym who hears the count stop at rep 5 of 10 expects to be told
+    where they were and to finish the set from there, not to start it again: the coach
+    says how far they got and counts on from the next rep (the next second of a hold).
+    A set cut before its first rep was finished starts again with its announcement; one
+    cut after its last rep goes straight to its questions. The reps answered at the end
+    are the whole set's, so the set is logged as it was done."""
+
+    set_number: int
+    done: int
+    """Reps (seconds of a hold) counted before the cut, at most ``target``."""
+    target: int
+    """Reps (seconds) the set counts in all."""
+    line: str
+    """What the coach says when the device is back."""
+
+    @property
+    def first(self) -> int:
+        """The rep (second) the count carries on from."""
+        return self.done + 1
+
+    @property
+    def left(self) -> int:
+        """Reps (seconds) still to count; 0: the count was over."""
+        return self.target - self.done
+
+    @property
+    def from_start(self) -> bool:
+        """Nothing was counted: the set starts again, announced as usual."""
+        return self.done == 0
+
+
+def carry_on(done: int, target: int, set_number: int, name: str,
+             isometric: bool = False, greeting: str = BACK) -> CarryOn:
+    """Where set ``set_number`` of the exercise ``name`` carries on after ``done`` of its
+    ``target`` reps (seconds held, when ``isometric``) were counted before a device went.
+    ``greeting`` opens the line: ``BACK`` when the device is, ``WELCOME_BACK`` when a
+    session killed meanwhile is resumed."""
+    target = max(1, target)
+    done = max(0, min(done, target))
+    where = f"{greeting}. Set {set_number} of the {name}"
+    if done == 0:
+        line = f"{where}."
+    elif done == target:
+        line = f"{where}: you had finished it."
+    elif isometric:
+        line = (f"{where}: you had held {done} of {target} seconds. "
+                f"Hold for the last {target - done}.")
+    else:
+        line = (f"{where}: you had done {done} of {target} reps. "
+                f"Carry on from rep {done + 1}.")
+    return CarryOn(set_number, done, target, line)
 
 
 def exercise_line(exercise: Exercise) -> str:

@@ -349,7 +349,7 @@ class Session:
             exercise = self.library.exercise(item.id)
             if progress.cut is not None:  # killed while a device was away
                 self.say(self.lost.carry_on(item, exercise, progress.cut.done,
-                                            "Welcome back").line, instruction=True)
+                                            lines.WELCOME_BACK).line, instruction=True)
             else:
                 self.say(lines.welcome_back(progress.set_number, exercise))
 

@@ -3,7 +3,7 @@
 The ``Supervisor`` (``coach.audio.supervise``) knows whether a device is gone and waits
 for it; this part of the session asks it at the right moments, says once that the
 microphone went (while the speaker still plays), and after the wait carries on with the
-set that was cut, from the rep it was at (``state.carry_on``), or with the next set.
+set that was cut, from the rep it was at (``lines.carry_on``), or with the next set.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from coach.core.plans import PlanExercise
 from coach.errors import DeviceError
 from coach.workout import lines
 from coach.workout.control import DeviceLost, Stop
-from coach.workout.state import CarryOn, carry_on
+from coach.workout.lines import CarryOn, carry_on
 
 if TYPE_CHECKING:
     from coach.workout.loop import Session
@@ -65,7 +65,7 @@ class Lost:
             self.session.speak(lines.MICROPHONE_GONE)
 
     def carry_on(self, item: PlanExercise, exercise: Exercise, done: int,
-                 greeting: str = "We're back") -> CarryOn:
+                 greeting: str = lines.BACK) -> CarryOn:
         """Where the next set carries on after ``done`` reps, against the count's target."""
         session = self.session
         return carry_on(done, session.settings.reps_to_count(item.reps[1]),
