@@ -78,6 +78,16 @@ def plan_lines(settings: Settings, options: SessionSettings, plan: str | None = 
         return lines.plan_lines(chosen, library, options, {}, store.recent_sets)
 
 
+def _live_source(settings: Settings, options: SessionSettings, typed: bool) -> AnswerSource:
+    """The keyboard (``typed``) or the microphone."""
+    from coach.dialogue.sources import TypedSource, microphone_source, recognizer_factory
+
+    if typed:
+        return TypedSource(recognizer_factory=recognizer_factory(settings, options.engine,
+                                                                 options.model))
+    return microphone_source(settings, options.engine, options.model)
+
+
 def run_session(settings: Settings, options: SessionSettings, *, plan: str | None = None,
                 resume: bool = False, answers: Path | None = None, typed: bool = False,
                 source: AnswerSource | None = None, events: EventWriter | None = None,
@@ -90,12 +100,7 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
     """
     from coach.audio.engine import OfflineSpeaker, Speaker
     from coach.audio.speech import Voice
-    from coach.dialogue.sources import (
-        ScriptSource,
-        TypedSource,
-        microphone_source,
-        recognizer_factory,
-    )
+    from coach.dialogue.sources import ScriptSource, recognizer_factory
 
     if out is not None and source is None and not (answers or typed):
         raise CoachError("--out renders without a sound card, so it needs --answers or --typed",
@@ -112,11 +117,7 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
             # speaker opens: nothing plays before it to hide its render
             voice.prepare([opening])
         if source is None:
-            factory = recognizer_factory(settings, options.engine, options.model)
-            if typed:
-                source = TypedSource(recognizer_factory=factory)
-            else:
-                source = microphone_source(settings, options.engine, options.model)
+            source = _live_source(settings, options, typed)
         try:
             speaker = OfflineSpeaker(settings.audio.output_rate) if out is not None else \
                 Speaker(settings.audio).start()
