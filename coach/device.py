@@ -86,6 +86,11 @@ class DeviceSettings:
     """Return after this many workouts/scans (None: run until stopped)."""
 
 
+#: The dialogue moment of each device state: only WAITING hears commands itself (a
+#: workout or a scan that RUNNING hears its own).
+MOMENTS: dict[DeviceState, Moment] = {DeviceState.WAITING: Moment.WAITING}
+
+
 class _Lost(Exception):
     """A device went away while waiting; the loop recovers."""
 
@@ -128,6 +133,17 @@ class Device:
             yield speaker
             speaker.wait_until(speaker.now() + speaker.samples(speaker.output_latency + 0.1))
 
+    def _action(self, answer: Answer) -> Action:
+        """What a command does now: the dialogue table at the device state's moment."""
+        moment = MOMENTS.get(self.state)
+        return Action.IGNORE if moment is None else commands.action(moment, str(answer.value))
+
+    def _obey(self, act: Action) -> None:
+        """The one place an action heard by the device itself becomes its effect."""
+        if act is Action.NOTHING_RUNNING:
+            with self._speaking() as speaker:
+                self._say(speaker, NOTHING_RUNNING)
+
     def plan_names(self) -> list[str]:
         from coach.core.plans import builtin_names
 
@@ -141,24 +157,15 @@ class Device:
     # -- speech, rendered once at set-up --------------------------------------------------
     def lines(self) -> tuple[list[str], list[str]]:
         """Every line the device is likely to say: (workout scene, scan scene). The device's
-        own lines, "what's my plan", the default plan's workout (``Session.lines_of_plan``)
-        with the metronome's words, and every line of the full scan with its check-in."""
+        own lines, "what's my plan", the default plan's workout with the metronome's words
+        (``coach.workout.lines.plan_lines``), and every line of the full scan with its
+        check-in."""
         from coach.core import scan as core
-        from coach.core.library import builtin_library
-        from coach.core.plans import load_plan
-        from coach.core.tempo import PHASES, number_word
         from coach.scan.loop import lines_to_prepare
         from coach.workout.run import plan_lines
 
-        session = self.options.session
-        plan = load_plan(self.options.default_plan, builtin_library(),
-                         self.settings.paths.data_dir / "plans")
-        most = max((item.reps[1] for item in plan.exercises), default=12)
         workout = [*DEVICE_LINES, self._plan_text(),
-                   *plan_lines(self.settings, session, self.options.default_plan),
-                   *(phase.word for phase in PHASES if session.phase_words),
-                   *(number_word(n) for n in range(1, session.reps_to_count(most) + 1)
-                     if session.rep_numbers)]
+                   *plan_lines(self.settings, self.options.session, self.options.default_plan)]
         return workout, lines_to_prepare(self.settings, core.FULL)
 
     def prepare(self) -> int:
@@ -286,10 +293,8 @@ class Device:
                         self._say(speaker, notice)
                 if answer.kind == "start":
                     return answer
-                if answer.kind == "command" and commands.action(
-                        Moment.WAITING, str(answer.value)) is Action.NOTHING_RUNNING:
-                    with self._speaking() as speaker:
-                        self._say(speaker, NOTHING_RUNNING)
+                if answer.kind == "command":
+                    self._obey(self._action(answer))
                 if mic.frames_read == before or not mic.active:
                     raise _Lost("the microphone stopped delivering sound")
                 gone = presence.missing(self.settings.audio)

@@ -20,6 +20,7 @@ import queue
 import threading
 import wave
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -45,6 +46,49 @@ class Sound:
     @property
     def end(self) -> int | None:
         return None if self.start is None else self.start + len(self.samples)
+
+
+class Playback(Protocol):
+    """What plays sounds on a sample clock: the live ``Speaker`` and the ``OfflineSpeaker``
+    both are one. The workout, the metronome, the hold and the scan take a ``Playback``
+    and never ask which it is."""
+
+    rate: int
+    """Samples per second of the clock, in Hertz."""
+    offline: bool
+    """True: nothing is heard (a virtual clock rendering to memory), so nothing needs
+    rendering ahead of time and events are stamped with the virtual clock."""
+
+    @property
+    def active(self) -> bool:
+        """False once the stream has died (an unplugged speaker)."""
+
+    @property
+    def output_latency(self) -> float:
+        """Seconds between a sample leaving the mixer and reaching the device."""
+
+    @property
+    def block_frames(self) -> int:
+        """Samples mixed at a time: a sound this close to the clock may be playing."""
+
+    def play(self, samples: np.ndarray, at: int | None = None, gain: float = 1.0,
+             label: str = "") -> Sound: ...
+
+    def cancel(self, sound: Sound) -> None: ...
+
+    def now(self) -> int: ...
+
+    def samples(self, seconds: float) -> int: ...
+
+    def wait_until(self, sample: int, timeout: float | None = None) -> bool: ...
+
+    def wait(self, sound: Sound, timeout: float | None = None) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+#: An offline speaker's notional block, for the guard before cancelling a sound.
+OFFLINE_BLOCK_FRAMES = 512
 
 
 class _Mixer:
@@ -116,6 +160,8 @@ def _close_stream(stream) -> None:
 class Speaker(_Mixer):
     """One continuous PortAudio output stream; sounds are mixed in by sample position."""
 
+    offline = False
+
     def __init__(self, settings: AudioSettings) -> None:
         super().__init__(settings.output_rate)
         self.settings = settings
@@ -167,6 +213,10 @@ class Speaker(_Mixer):
         """Seconds between a sample leaving the callback and reaching the device (PortAudio's
         estimate)."""
         return float(self._stream.latency) if self._stream is not None else 0.0
+
+    @property
+    def block_frames(self) -> int:
+        return int(self.settings.block_frames)
 
     def now(self) -> int:
         """The next sample the callback will produce: sounds scheduled here play next."""
@@ -221,6 +271,10 @@ class OfflineSpeaker(_Mixer):
 
     offline = True
     """Nothing plays: lines need not be rendered ahead of time."""
+    active = True
+    """The virtual clock never dies."""
+    output_latency = 0.0
+    block_frames = OFFLINE_BLOCK_FRAMES
 
     def __init__(self, rate: int) -> None:
         super().__init__(rate)

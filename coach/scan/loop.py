@@ -24,14 +24,13 @@ import numpy as np
 
 from coach import events as ev
 from coach import sounds
-from coach.audio.engine import OfflineSpeaker
+from coach.audio.engine import OfflineSpeaker, Playback
 from coach.audio.speech import SCAN, Voice
 from coach.core import scan as core
 from coach.core.answers import Answer
-from coach.dialogue import commands
 from coach.dialogue.ask import Question, check_line, device_answer
 from coach.dialogue.ask import ask as dialogue_ask
-from coach.dialogue.commands import Action, Moment
+from coach.dialogue.commands import Action
 from coach.dialogue.sources import (
     NOTICE,
     AnswerSource,
@@ -118,7 +117,7 @@ def scan_focus(request: ScanRequest, script: core.Script, paths: Paths) -> list[
 class ScanSession:
     """One scan from planning to the stored check-in, on an open speaker."""
 
-    def __init__(self, settings: Settings, speaker, answers: AnswerSource,
+    def __init__(self, settings: Settings, speaker: Playback, answers: AnswerSource,
                  events: ev.EventWriter, request: ScanRequest, store: Store | None) -> None:
         self.settings = settings
         self.speaker = speaker
@@ -128,7 +127,7 @@ class ScanSession:
         self.store = store
         self.rate = speaker.rate
         self.supervisor = None
-        if not isinstance(speaker, OfflineSpeaker):
+        if not speaker.offline:
             from coach.audio.supervise import Supervisor
 
             self.supervisor = Supervisor(settings.audio, speaker,
@@ -169,7 +168,7 @@ class ScanSession:
 
     def _render(self, item: core.Item) -> np.ndarray:
         if item.kind == core.LINE:
-            if not isinstance(self.speaker, OfflineSpeaker):  # the next lines, into memory
+            if not self.speaker.offline:  # the next lines, into memory
                 self.voice.prepare(self._ahead.get(item.text, ()))
             return self.voice.render(item.text)
         return self._sounds[item.kind]
@@ -181,7 +180,7 @@ class ScanSession:
     def run(self) -> ScanOutcome:
         timeline = self.plan()
         self._ahead = self._lines_ahead(timeline)
-        for text in self._checkin_lines():  # rendered now, so the check-in starts at once
+        for text in self.checkin.lines(self.request.style):  # the check-in starts at once
             self.voice.render(text)
         scan_id = None
         if self.store is not None:
@@ -205,14 +204,6 @@ class ScanSession:
         player.emit(ev.End(status))
         return ScanOutcome(scan_id, status, feeling, sore, played.timeline or timeline,
                            played_seconds, style=self.request.style)
-
-    def _checkin_lines(self) -> list[str]:
-        lines = [self.checkin.feeling, self.checkin.feeling_again]
-        if self.request.style == core.PRE_WORKOUT:
-            lines += [self.checkin.sore, self.checkin.sore_again, self.checkin.thanks_pre_workout]
-        else:
-            lines.append(self.checkin.thanks)
-        return lines
 
     def _stopped_chime(self) -> None:
         chime = self._sounds[sounds.CHIME_END]
@@ -260,8 +251,8 @@ class ScanSession:
                     self.answers.engine or getattr(self.answers, "label", None)))
             return answer
 
-        def on_command(answer: Answer) -> bool:
-            return commands.action(Moment.CHECKIN, str(answer.value)) is not Action.STOP
+        def on_command(answer: Answer) -> bool:  # the player's table, at CHECKIN
+            return player.action(answer) is not Action.STOP
 
         return dialogue_ask(asked, lambda text: self._say(player, text), listen, on_command)
 
@@ -286,8 +277,7 @@ class ScanSession:
         if feeling is not None or asked_sore:
             if sore:
                 self._say(player, lines.sore_noted.format(region=sore))
-            self._say(player, lines.thanks_pre_workout if self.request.style == core.PRE_WORKOUT
-                      else lines.thanks)
+            self._say(player, lines.thanks_for(self.request.style))
         return feeling, sore
 
 
@@ -366,9 +356,5 @@ def lines_to_prepare(settings: Settings, style: str = core.FULL) -> list[str]:
     """Every line a scan of ``style`` may say, at any length, with its check-in: rendered
     once at set-up by ``coach device --prepare`` (a scan plans from their lengths)."""
     user_dir = user_scan_dir(settings.paths)
-    checkin = core.load_checkin(user_dir)
-    lines = core.all_texts(core.load_script(style, user_dir))
-    lines += [checkin.feeling, checkin.feeling_again]
-    if style == core.PRE_WORKOUT:
-        return lines + [checkin.sore, checkin.sore_again, checkin.thanks_pre_workout]
-    return lines + [checkin.thanks]
+    return [*core.all_texts(core.load_script(style, user_dir)),
+            *core.load_checkin(user_dir).lines(style)]

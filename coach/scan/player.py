@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from coach import events as ev
-from coach.audio.engine import OfflineSpeaker, Sound
+from coach.audio.engine import Playback, Sound
 from coach.core import scan as core
+from coach.core.answers import Answer
 from coach.dialogue import commands
 from coach.dialogue.commands import Action, Moment
 from coach.dialogue.sources import AnswerSource
@@ -54,6 +55,22 @@ class State(enum.Enum):
     STOPPED = "STOPPED"
 
 
+#: The dialogue moment of each player state (DONE and STOPPED hear nothing).
+MOMENTS: dict[State, Moment] = {
+    State.PLAYING: Moment.PLAYING,
+    State.PAUSED: Moment.SCAN_PAUSED,
+    State.CHECKIN: Moment.CHECKIN,
+}
+
+
+class _End(Exception):
+    """The scan ends (stop, or a pause nobody can end)."""
+
+
+class _Resumed(Exception):
+    """The pause is over: the scan carries on."""
+
+
 # -- playing a timeline ------------------------------------------------------------------
 @dataclass(eq=False)
 class _Playing:
@@ -77,7 +94,8 @@ class PlayResult:
 class ScanPlayer:
     """Plays a timeline on a Speaker or OfflineSpeaker and obeys commands between sounds."""
 
-    def __init__(self, speaker, timeline: core.Timeline, render: Callable[[core.Item], np.ndarray],
+    def __init__(self, speaker: Playback, timeline: core.Timeline,
+                 render: Callable[[core.Item], np.ndarray],
                  answers: AnswerSource, events: ev.EventWriter,
                  tone_lengths: tuple[int, int] = (0, 0), supervisor=None) -> None:
         self.speaker = speaker
@@ -88,7 +106,7 @@ class ScanPlayer:
         self.answers = answers
         self.events = events
         self.tone_lengths = tone_lengths
-        self.offline = isinstance(speaker, OfflineSpeaker)
+        self.offline = speaker.offline
         self.rate = speaker.rate
         self.state = State.PLAYING
         self.origin = 0
@@ -115,7 +133,7 @@ class ScanPlayer:
 
     def _wait_until(self, sample: int) -> None:
         ok = self.speaker.wait_until(sample)
-        if not ok and self.supervisor is None and not getattr(self.speaker, "active", True):
+        if not ok and self.supervisor is None and not self.speaker.active:
             raise DeviceError("the speaker stopped during the scan",
                               "check it is plugged in, then start the scan again")
 
@@ -223,7 +241,9 @@ class ScanPlayer:
                 answer = self._command(result)
                 if answer is None:
                     continue
-                if not self._obey(str(answer.value), result):
+                try:
+                    self._obey(self.action(answer), result)
+                except _End:
                     result.status = STOPPED
                     break
         finally:
@@ -231,47 +251,65 @@ class ScanPlayer:
         result.timeline = self.timeline
         return result
 
-    def _obey(self, command: str, result: PlayResult) -> bool:
-        """Act on one command; False when the scan must end."""
+    def action(self, answer: Answer) -> Action:
+        """What a command does now: the dialogue table at the player's moment."""
+        moment = MOMENTS.get(self.state)
+        return Action.IGNORE if moment is None else commands.action(moment, str(answer.value))
+
+    def _obey(self, act: Action, result: PlayResult) -> None:
+        """Carry out ``act`` now, the one place an action becomes its effect. Raises
+        ``_End`` when the scan ends, ``_Resumed`` when a pause is over."""
         now = self.speaker.now()
         position = now - self.offset
-        act = commands.action(Moment.PLAYING, command)
-        if act is Action.PAUSE:
-            return self._pause(position, result)
         if act is Action.STOP:
             self._cut_all(now)
-            return False
-        if act is Action.REPEAT:
+            raise _End
+        if act is Action.RESUME:
+            raise _Resumed
+        if act is Action.PAUSE:
+            self._pause(position, result)
+        elif act is Action.REPEAT:
             self._cut_all(now)
             self._go_to(core.rewind_point(self.timeline, position), now)
-            return True
-        if act in (Action.SLOWER, Action.FASTER):
-            factor = SLOWER if act is Action.SLOWER else 1 / SLOWER
-            stretch = self.stretch * factor
-            if not MIN_STRETCH - 1e-9 <= stretch <= MAX_STRETCH + 1e-9:
-                log.info("already as %s as it goes", "slow" if factor > 1 else "fast")
-                return True
-            self.stretch = stretch
-            self._cut_all(now, only_future=True)
-            self.timeline = core.stretch_after(self.timeline, position, factor,
-                                               self.tone_lengths)
-            self._next = self.timeline.index_at(position + 1)
-            log.info("%s: the quiet that is left x%.2f", command, factor)
-            return True
-        if command == "resume":
-            return True  # already playing
-        log.info("the command %r does nothing during a scan", command)
-        return True
+        elif act in (Action.SLOWER, Action.FASTER):
+            self._stretch(act, position, now)
+        else:
+            log.info("that command does nothing %s", "now" if self.state is State.PAUSED
+                     else "during a scan")
 
-    def _pause(self, position: int, result: PlayResult) -> bool:
+    def _stretch(self, act: Action, position: int, now: int) -> None:
+        """Slower / faster: the quiet that is left, stretched or shrunk."""
+        factor = SLOWER if act is Action.SLOWER else 1 / SLOWER
+        stretch = self.stretch * factor
+        if not MIN_STRETCH - 1e-9 <= stretch <= MAX_STRETCH + 1e-9:
+            log.info("already as %s as it goes", "slow" if factor > 1 else "fast")
+            return
+        self.stretch = stretch
+        self._cut_all(now, only_future=True)
+        self.timeline = core.stretch_after(self.timeline, position, factor, self.tone_lengths)
+        self._next = self.timeline.index_at(position + 1)
+        log.info("%s: the quiet that is left x%.2f", act.value, factor)
+
+    def _pause(self, position: int, result: PlayResult) -> None:
+        """Silence until "resume" (then on from the start of the line that was cut);
+        raises ``_End`` on "stop", when no command can come, or after MAX_PAUSE_SECONDS."""
         speaker = self.speaker
         now = speaker.now()
         self._cut_all(now)
         self.set_state(State.PAUSED)
-        paused_at = now
+        try:
+            self._paused(result)
+        except _Resumed:
+            pass
+        finally:
+            result.paused_seconds += (speaker.now() - now) / self.rate
+        self._go_to(core.resume_point(self.timeline, position), speaker.now())
+        self.set_state(State.PLAYING)
+
+    def _paused(self, result: PlayResult) -> None:
+        speaker = self.speaker
         poll = max(1, int(POLL_SECONDS * self.rate))
-        limit = now + int(MAX_PAUSE_SECONDS * self.rate)
-        carry_on = False
+        limit = speaker.now() + int(MAX_PAUSE_SECONDS * self.rate)
         while speaker.now() < limit:
             if self.answers.exhausted:
                 log.info("no more commands can come: the paused scan ends")
@@ -284,18 +322,6 @@ class ScanPlayer:
                 limit = speaker.now() + int(MAX_PAUSE_SECONDS * self.rate)
                 continue
             answer = self._command(result)
-            if answer is None:
-                continue
-            act = commands.action(Moment.SCAN_PAUSED, str(answer.value))
-            if act is Action.RESUME:
-                carry_on = True
-                break
-            if act is Action.STOP:
-                break
-        result.paused_seconds += (speaker.now() - paused_at) / self.rate
-        if not carry_on:
-            return False
-        now = speaker.now()
-        self._go_to(core.resume_point(self.timeline, position), now)
-        self.set_state(State.PLAYING)
-        return True
+            if answer is not None:
+                self._obey(self.action(answer), result)
+        raise _End

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from coach.audio.engine import Playback
 from coach.events import COMPLETED
 from coach.sounds import ACCENT, CLICK, load_sound
+from coach.workout.lines import HOLD, TEN_SECONDS, TIME
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class HoldResult:
     """"completed", or what interrupt() returned."""
 
 
-def hold(speaker, voice, seconds: int, interrupt: Callable[[], str | None],
+def hold(speaker: Playback, voice, seconds: int, interrupt: Callable[[], str | None],
          poll: float = 0.05, lead_in: float = 0.2) -> HoldResult:
     rate = int(speaker.rate)
     click = load_sound(CLICK, rate)
@@ -33,17 +35,17 @@ def hold(speaker, voice, seconds: int, interrupt: Callable[[], str | None],
     end = start + seconds * rate
     sounds = []
     if voice is not None:
-        sounds.append(speaker.play(voice.render("Hold."), at=start, label="say:hold"))
+        sounds.append(speaker.play(voice.render(HOLD), at=start, label="say:hold"))
     for k in range(1, seconds):
         sounds.append(speaker.play(accent if k % 10 == 0 else click, at=start + k * rate,
                                    label="hold"))
     if voice is not None and seconds > 15:
-        sounds.append(speaker.play(voice.render("Ten seconds."), at=end - 10 * rate,
+        sounds.append(speaker.play(voice.render(TEN_SECONDS), at=end - 10 * rate,
                                    label="say:ten"))
     if voice is not None:
-        sounds.append(speaker.play(voice.render("Time."), at=end, label="say:time"))
+        sounds.append(speaker.play(voice.render(TIME), at=end, label="say:time"))
     step = max(1, speaker.samples(poll))
-    guard = 2 * int(getattr(getattr(speaker, "settings", None), "block_frames", 512))
+    guard = 2 * speaker.block_frames
     while True:
         now = speaker.now()
         if now >= end:

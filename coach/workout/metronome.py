@@ -43,6 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coach.audio.engine import Playback
 from coach.core.tempo import ACCENT, CLICK, EXPLOSIVE, PHASES, Beat, Tempo, number_word, rep_beats
 from coach.errors import DeviceError
 from coach.events import COMPLETED, Click, EventWriter
@@ -93,7 +94,7 @@ class _Planned:
 class Metronome:
     """Plays sets of reps at a tempo on a ``Speaker`` or ``OfflineSpeaker``."""
 
-    def __init__(self, speaker, voice=None, events: EventWriter | None = None,
+    def __init__(self, speaker: Playback, voice=None, events: EventWriter | None = None,
                  words: bool = True, numbers: bool = True, ahead: float = 0.5,
                  poll: float = 0.05, lead_in: float = 0.2, track_time: bool = True,
                  click_gain: float = 1.0, voice_gain: float = 0.9,
@@ -123,8 +124,7 @@ class Metronome:
         self._pending: list = []  # sounds of the last set, for wait_tail
         # cancel only sounds at least this far in the future: one never gets cut once the
         # audio callback may have started mixing it
-        block = getattr(getattr(speaker, "settings", None), "block_frames", 512)
-        self._guard = 2 * int(block)
+        self._guard = 2 * speaker.block_frames
 
     # -- control, from any thread ------------------------------------------------------
     @property
@@ -219,7 +219,7 @@ class Metronome:
                 targets.append(next_start - self.ahead)
             target = max(now + 1, min(targets))
             if not speaker.wait_until(target, timeout=self.poll / self.rate + 1.0):
-                if not getattr(speaker, "active", True):
+                if not speaker.active:
                     stopped = speaker.now()
                     raise SpeakerStopped(reps_done + sum(1 for end in rep_ends if end <= stopped))
                 log.debug("speaker clock late at sample %d", speaker.now())

@@ -20,7 +20,9 @@ from coach.errors import CoachError
 from coach.events import EventWriter
 from coach.settings import Settings
 from coach.store import Store
-from coach.workout.loop import Session, SessionResult, opening_line
+from coach.workout import lines
+from coach.workout.lines import opening_line
+from coach.workout.loop import Session, SessionResult
 from coach.workout.state import SessionSettings
 
 log = logging.getLogger(__name__)
@@ -69,19 +71,21 @@ def prepare_speech(voice, lines: list[str]) -> None:
 
 def plan_lines(settings: Settings, options: SessionSettings, plan: str | None = None
                ) -> list[str]:
-    """Every line ``plan`` is likely to say (``Session.lines_of_plan``), without starting a
-    session: for ``coach device --prepare``, which renders them once at set-up."""
-    from coach.audio.engine import OfflineSpeaker
-    from coach.workout.state import Progress
-
+    """Every line ``plan`` is likely to say from its start (``lines.plan_lines``), without
+    starting a session: for ``coach device --prepare``, which renders them once at set-up."""
     with Store(settings.paths.database) as store:
         library, chosen, _ = _plan_and_resume(store, settings, plan, False)
-        fresh = Progress(chosen.key, chosen.source, chosen.text)  # read, never stored
-        session = Session(plan=chosen, library=library, store=store,
-                          speaker=OfflineSpeaker(settings.audio.output_rate), voice=None,
-                          source=None, settings=options,
-                          resume={"id": 0, "state": fresh.to_json()})
-        return session.lines_of_plan()
+        return lines.plan_lines(chosen, library, options, {}, store.recent_sets)
+
+
+def _live_source(settings: Settings, options: SessionSettings, typed: bool) -> AnswerSource:
+    """The keyboard (``typed``) or the microphone."""
+    from coach.dialogue.sources import TypedSource, microphone_source, recognizer_factory
+
+    if typed:
+        return TypedSource(recognizer_factory=recognizer_factory(settings, options.engine,
+                                                                 options.model))
+    return microphone_source(settings, options.engine, options.model)
 
 
 def run_session(settings: Settings, options: SessionSettings, *, plan: str | None = None,
@@ -96,12 +100,7 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
     """
     from coach.audio.engine import OfflineSpeaker, Speaker
     from coach.audio.speech import Voice
-    from coach.dialogue.sources import (
-        ScriptSource,
-        TypedSource,
-        microphone_source,
-        recognizer_factory,
-    )
+    from coach.dialogue.sources import ScriptSource, recognizer_factory
 
     if out is not None and source is None and not (answers or typed):
         raise CoachError("--out renders without a sound card, so it needs --answers or --typed",
@@ -118,11 +117,7 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
             # speaker opens: nothing plays before it to hide its render
             voice.prepare([opening])
         if source is None:
-            factory = recognizer_factory(settings, options.engine, options.model)
-            if typed:
-                source = TypedSource(recognizer_factory=factory)
-            else:
-                source = microphone_source(settings, options.engine, options.model)
+            source = _live_source(settings, options, typed)
         try:
             speaker = OfflineSpeaker(settings.audio.output_rate) if out is not None else \
                 Speaker(settings.audio).start()

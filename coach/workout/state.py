@@ -6,7 +6,7 @@ and cue adapted so far. It is saved as JSON in ``sessions.state`` in the same
 transaction as each set, so after ``kill -9`` the database and the resume point agree.
 A set cut by a lost speaker or microphone after some reps (``Cut``) is saved with it too,
 before the coach waits for the device, so a resumed session carries that set on from the
-rep it was at (``carry_on``) instead of starting it again.
+rep it was at (``lines.carry_on``) instead of starting it again.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class Cut:
     It is saved before the coach waits for the device, so a coach killed while it waits
     (or during the set carried on) resumes that set from the rep it was at. The target is
     not kept: it is the plan's and the settings', and the line said on resume must match
-    the count that follows (``carry_on``)."""
+    the count that follows (``lines.carry_on``)."""
 
     exercise_index: int
     set_number: int
@@ -214,60 +214,3 @@ def _read_cut(data: Any, exercise_index: int, set_number: int) -> Cut | None:
                     exercise_index, set_number)
         return None
     return cut
-
-
-@dataclass(frozen=True)
-class CarryOn:
-    """Where a set cut short by a lost speaker or microphone carries on once it is back.
-
-    A lifter alone in a gym who hears the count stop at rep 5 of 10 expects to be told
-    where they were and to finish the set from there, not to start it again: the coach
-    says how far they got and counts on from the next rep (the next second of a hold).
-    A set cut before its first rep was finished starts again with its announcement; one
-    cut after its last rep goes straight to its questions. The reps answered at the end
-    are the whole set's, so the set is logged as it was done."""
-
-    set_number: int
-    done: int
-    """Reps (seconds of a hold) counted before the cut, at most ``target``."""
-    target: int
-    """Reps (seconds) the set counts in all."""
-    line: str
-    """What the coach says when the device is back."""
-
-    @property
-    def first(self) -> int:
-        """The rep (second) the count carries on from."""
-        return self.done + 1
-
-    @property
-    def left(self) -> int:
-        """Reps (seconds) still to count; 0: the count was over."""
-        return self.target - self.done
-
-    @property
-    def from_start(self) -> bool:
-        """Nothing was counted: the set starts again, announced as usual."""
-        return self.done == 0
-
-
-def carry_on(done: int, target: int, set_number: int, name: str,
-             isometric: bool = False, greeting: str = "We're back") -> CarryOn:
-    """Where set ``set_number`` of the exercise ``name`` carries on after ``done`` of its
-    ``target`` reps (seconds held, when ``isometric``) were counted before a device went.
-    ``greeting`` opens the line: "We're back" when the device is, "Welcome back" when a
-    session killed meanwhile is resumed."""
-    target = max(1, target)
-    done = max(0, min(done, target))
-    where = f"{greeting}. Set {set_number} of the {name}"
-    if done == 0:
-        line = f"{where}."
-    elif done == target:
-        line = f"{where}: you had finished it."
-    elif isometric:
-        line = (f"{where}: you had held {done} of {target} seconds. "
-                f"Hold for the last {target - done}.")
-    else:
-        line = (f"{where}: you had done {done} of {target} reps. "
-                f"Carry on from rep {done + 1}.")
-    return CarryOn(set_number, done, target, line)
