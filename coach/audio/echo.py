@@ -48,7 +48,7 @@ LEAD_SECONDS = 0.05
 heard: AEC3 finds an echo that lags its reference, never one that comes first (an echo
 early by the clocks' error would be lost), and cancels best some 30 to 200 ms in (figures in
 docs/notes/echo.md)."""
-RELOCK_SECONDS = 0.02
+RELOCK_SECONDS = 0.08
 """Drift between the microphone's and the speaker's clocks, in seconds, after which the
 reference is found again from the time stamps."""
 INSTALL = "pip install pywebrtc-audio (or run ./scripts/run.sh)"

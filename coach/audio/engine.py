@@ -396,9 +396,8 @@ class Microphone:
         if status.input_overflow:
             self.overflows += 1
         self.blocks += 1
-        captured = echo.now() - self._latency - frames / self._stream.samplerate
         try:
-            self._queue.put_nowait((indata[:, 0].copy(), captured))
+            self._queue.put_nowait((indata[:, 0].copy(), echo.now()))
         except queue.Full:
             self.overflows += 1
 
@@ -436,11 +435,19 @@ class Microphone:
         """Worker: every block, as it comes, resampled and with the echo taken out."""
         canceller, speaker = self.echo, self._speaker
         resampler: StreamResampler | None = None
+        device_rate = float(self._stream.samplerate)
+        heard = 0
+        stamps: deque[float] = deque(maxlen=100)
         while not self._closing.is_set():
             try:
-                block, captured = self._queue.get(timeout=0.2)
+                block, delivered = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
+            # its first sample was captured a latency and its length before the callback;
+            # a callback can run late, never early: the earliest recent stamp is the truth
+            heard += len(block)
+            stamps.append(delivered - self._latency - heard / device_rate)
+            captured = min(stamps) + (heard - len(block)) / device_rate
             if self._resampler is not None:
                 if resampler is None:
                     resampler = StreamResampler(self._resampler.from_rate, self.rate)

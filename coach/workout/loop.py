@@ -76,6 +76,13 @@ log = logging.getLogger(__name__)
 
 
 
+#: Where a line is watched for a command while it plays (barge-in), and what it does.
+#: (Not the rest: its countdown is said while the rest's own watch listens.)
+BARGE_IN_STATES = frozenset({State.ANNOUNCING, State.ADAPTING})
+BARGE_IN = {"pause": Action.PAUSE, "stop": Action.STOP}
+#: How often (seconds of the speaker clock) a playing line looks for a command.
+BARGE_IN_POLL_SECONDS = 0.02
+
 #: Said when the microphone goes away while the speaker still works.
 MICROPHONE_GONE = "I can't hear you: the microphone is gone. I'll wait for it."
 
@@ -243,7 +250,11 @@ class Session:
             if self.transcript is not None:
                 print(f"coach: {text}", file=self.transcript, flush=True)
             sound = self.speaker.play(self.voice.render(text), label="say")
-            if self.speaker.wait(sound):
+            played = self._play_line(sound)
+            if played is Action.PAUSE:
+                self._pause()
+                continue  # the line that was cut is said again
+            if played:
                 break
             problem = self._device_problem()
             if problem is None:
@@ -253,6 +264,40 @@ class Session:
         latency = float(getattr(self.speaker, "output_latency", 0.0) or 0.0)
         if latency > 0:
             self.speaker.wait_until(self.speaker.now() + self.speaker.samples(latency))
+
+    def _play_line(self, sound) -> bool | Action:
+        """Wait for a line to play. In the announcement and the decision after a set,
+        "pause" and "stop" are heard over it (barge-in): the line is cut where
+        the command was understood, and PAUSE is returned (STOP raises). A line before a
+        question is not watched, so an answer begun over it is left for ``listen``."""
+        if self.state not in BARGE_IN_STATES or getattr(self.speaker, "offline", False):
+            return self.speaker.wait(sound)
+        watch = self.source.watch()
+        step = self.speaker.samples(BARGE_IN_POLL_SECONDS)
+        try:
+            while True:
+                end = sound.end
+                now = self.speaker.now()
+                if end is not None and now >= end:
+                    return True
+                if not self.speaker.wait_until(now + step if end is None else
+                                               min(end, now + step)):
+                    return self.speaker.wait(sound, timeout=0.0)
+                answer = watch.poll()
+                if answer is None or answer.kind != "command":
+                    continue
+                self._record(answer, "command", loose=True)
+                act = BARGE_IN.get(str(answer.value))
+                if act is None:
+                    continue
+                at = self.speaker.cut(sound)
+                log.info("coach: %s heard over the line; cut at %.2f s of it", act,
+                         (at - (sound.start or at)) / self.speaker.rate)
+                if act is Action.STOP:
+                    raise _Stop
+                return act
+        finally:
+            watch.close()
 
     def _record(self, answer: Answer, expect: str, loose: bool = False) -> None:
         self.events.emit(Heard(kind=answer.kind, value=answer.value, text=answer.text,
