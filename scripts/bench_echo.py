@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -142,18 +143,130 @@ def commands_heard(recognizer, samples: np.ndarray) -> list[tuple[float, str]]:
     return heard
 
 
+def cut_latency(athlete: Voice, coach: Voice, trials: int = 8) -> None:
+    """On the virtual card (COACH_CARD_DIR, no echo path): the coach says a long line, the
+    athlete says "stop" into the microphone 1.5 s in; the line is cut as the session cuts
+    it (a command watch polled every 20 ms of the speaker clock). Word end: when paplay
+    started plus the word's length plus its 20 ms buffer."""
+    import os
+    import tempfile
+
+    from coach.audio.engine import Microphone, Speaker
+    from coach.audio.virtual_card import VirtualCard
+    from coach.audio.wavio import write_wav
+    from coach.dialogue.sources import ListenerWatch
+    from coach.hearing import open_recognizer
+    from coach.settings import AudioSettings
+
+    card = VirtualCard(Path(os.environ.get("COACH_CARD_DIR", "/tmp/coach-bench-card"))).start()
+    card.activate()
+    recognizer = open_recognizer("auto")
+    line = coach.render(" ".join(LINES[9:12]))
+    words = athlete.render("stop")
+    word = Path(tempfile.mkdtemp()) / "stop.wav"
+    write_wav(word, words, SPEAKER_RATE)
+    delays = []
+    with Speaker(AudioSettings()) as speaker, Microphone(AudioSettings()) as mic:
+        mic.cancel_echo(speaker)
+        for _ in range(trials):
+            sound = speaker.play(line)
+            watch = ListenerWatch(recognizer, mic)
+            speaker.wait_until(speaker.now() + speaker.samples(1.5))
+            started = time.monotonic()
+            card.play_into(word, wait=False)
+            ended = started + len(words) / SPEAKER_RATE + 0.02
+            cut = None
+            while speaker.now() < sound.end:
+                speaker.wait_until(speaker.now() + speaker.samples(0.02))
+                answer = watch.poll()
+                if answer is not None and answer.value == "stop":
+                    speaker.cut(sound)
+                    cut = time.monotonic()
+                    break
+            watch.close()
+            speaker.cut(sound)
+            delays.append(None if cut is None else 1000 * (cut - ended))
+            speaker.wait_until(speaker.now() + speaker.samples(0.5))
+    found = sorted(d for d in delays if d is not None)
+    print("word end to cut, ms, each trial: "
+          + " ".join("-" if d is None else f"{d:.0f}" for d in delays), file=sys.stderr)
+    print("\n## Word end to line cut (virtual card, no echo path, Whisper)\n")
+    print("| trials | stop heard | median ms | p95 ms |")
+    print("| ---: | ---: | ---: | ---: |")
+    if found:
+        p95 = found[min(len(found) - 1, int(round(0.95 * (len(found) - 1))))]
+        print(f"| {trials} | {len(found)} | {np.median(found):.0f} | {p95:.0f} |")
+    else:
+        print(f"| {trials} | 0 | - | - |")
+
+
+def compare_engines(lines44: np.ndarray, rng: np.random.Generator) -> None:
+    """WebRTC AEC3 (pywebrtc-audio) against speexdsp (pyaec, linear filter of 1024 to
+    4096 taps) on the coach's lines in three rooms, reference and echo already aligned
+    (30 ms late): the choice of docs/notes/echo.md."""
+    try:
+        from pyaec import Aec
+    except ImportError:
+        print("\n(pyaec is not installed: no engine comparison)", file=sys.stderr)
+        return
+    from pywebrtc_audio import EchoCanceller as Aec3
+
+    far = resample(lines44, SPEAKER_RATE, RATE)
+
+    def run(process, near: np.ndarray) -> tuple[np.ndarray, float]:
+        out, started = [], time.process_time()
+        for k in range(0, len(near) - 159, 160):
+            out.append(np.asarray(process((np.clip(near[k:k + 160], -1, 1) * 32767)
+                                          .astype(np.int16),
+                                          (np.clip(far[k:k + 160], -1, 1) * 32767)
+                                          .astype(np.int16)), np.int16))
+        busy = time.process_time() - started
+        return np.concatenate(out).astype(np.float32) / 32768, busy / (len(near) / RATE)
+
+    print("\n## Engines compared (coach's lines, aligned reference, ERLE after 3 s)\n")
+    print("| room | engine | ERLE dB | CPU % of a core |")
+    print("| --- | --- | ---: | ---: |")
+    for rt60, drr in ((0.3, 10.0), (0.3, 0.0), (0.5, 5.0)):
+        the_room = Room(room(rt60, drr, rng), 0.03, rng)
+        heard = the_room.echo(lines44)
+        near = heard + the_room.noise(len(heard))
+        engines = [("WebRTC AEC3", lambda: Aec3(RATE, 1, 0).process)]
+        for taps in (1024, 4096):
+            engines.append((f"speexdsp {taps} taps",
+                            lambda taps=taps: _speex(Aec(160, taps, RATE, False))))
+        for name, make in engines:
+            residual, cpu = run(make(), near)
+            print(f"| RT60 {rt60} s, DRR {drr:+.0f} dB | {name} | "
+                  f"{erle(heard, residual):.1f} | {100 * cpu:.2f} |")
+
+
+def _speex(aec):
+    return lambda near, far: aec.cancel_echo(near.tolist(), far.tolist())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rt60", type=float, default=0.3)
     parser.add_argument("--drr", type=float, default=10.0)
     parser.add_argument("--delay", type=float, default=0.03)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--live", action="store_true",
+                        help="also time word end to line cut on the virtual card")
+    parser.add_argument("--live-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--engines-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     from coach.hearing import open_recognizer
 
     recognizer = open_recognizer("auto")
     coach = Voice(SpeechSettings(), SPEAKER_RATE)
+    if args.engines_only:
+        compare_engines(np.concatenate([coach.render(text) for text in LINES]), rng)
+        return 0
+    if args.live_only:
+        cut_latency(Voice(SpeechSettings(voice=ATHLETES[0][0], rate=ATHLETES[0][1]),
+                          SPEAKER_RATE), coach)
+        return 0
     gap = np.zeros(int(0.4 * SPEAKER_RATE), np.float32)
     lines44 = np.concatenate([np.concatenate([coach.render(text), gap]) for text in LINES])
     click, click_rate = read_wav(ROOT / "audio" / "click.wav")
@@ -176,19 +289,26 @@ def main() -> int:
     rows = []
     cpu = []
     own = {}
-    for name, played in (("coach's lines", lines44), ("metronome clicks", clicks44),
-                         ("chimes", chimes44)):
+    lead = lines44[: int(6 * SPEAKER_RATE)]  # the canceller has heard the coach before
+    skip = int(6 * RATE)
+    for name, sound in (("coach's lines", lines44), ("metronome clicks", clicks44),
+                        ("chimes", chimes44)):
+        played = np.concatenate([lead, sound])
         heard_echo = the_room.echo(played)
         mic = heard_echo + the_room.noise(len(heard_echo))
         residual, busy = cancel(played, mic)
         cpu.append(busy)
-        own[name] = (mic, residual)
-        rows.append((name, len(played) / SPEAKER_RATE, erle(heard_echo, residual)))
-    print("\n## Echo reduction (ERLE, median of 1 s windows after the first 3 s)\n")
+        own[name] = (mic[skip:], residual[skip:])
+        rows.append((name, len(sound) / SPEAKER_RATE,
+                     erle(heard_echo[skip:], residual[skip:], skip=1.0)))
+    print("\n## Echo reduction (ERLE, median of the 1 s windows with echo; after 6 s of the "
+          "coach's lines)\n")
     print("| coach's audio | seconds | ERLE dB |")
     print("| --- | ---: | ---: |")
     for name, seconds, value in rows:
         print(f"| {name} | {seconds:.0f} | {value:.1f} |")
+
+    compare_engines(lines44, rng)
 
     # 2. commands said over the coach's speech
     voices = [Voice(SpeechSettings(voice=v, rate=r), SPEAKER_RATE) for v, r in ATHLETES]
@@ -196,7 +316,6 @@ def main() -> int:
     print("\n## Commands said over the coach's speech (streaming listen, Whisper)\n")
     print("| echo to athlete | canceller | heard right | wrong command | of |")
     print("| ---: | --- | ---: | ---: | ---: |")
-    lead = lines44[: int(6 * SPEAKER_RATE)]  # the canceller has heard the coach before
     for ratio in (0.0, 10.0):
         results = {False: [0, 0], True: [0, 0]}
         total = 0
@@ -233,6 +352,8 @@ def main() -> int:
         seconds = len(mic) / RATE
         print(f"| {name} | {seconds:.0f} | {off} | {on} | {on * 3600 / seconds:.0f} |")
 
+    if args.live:
+        cut_latency(voices[0], coach)
     share = 100 * float(np.mean(cpu))
     print("\n## CPU of the canceller\n")
     print("| machine | % of one core per second of audio |")
