@@ -57,6 +57,22 @@ def test_a_cut_sound_stops_at_its_sample_and_keeps_what_played():
     assert speaker.render()[:400].all() and len(speaker.render()) == 400
 
 
+def test_the_guard_silences_the_coach_until_the_echo_is_cancelled_and_not_without_echo():
+    rng = np.random.default_rng(1)
+    talk = (rng.standard_normal(160) * 3000).astype(np.int16)
+    quiet = np.zeros(160, np.int16)
+    fresh = echo.Guard()  # the echo heard as loud as played, not yet cancelled
+    assert [fresh.check(talk, talk, talk) for _ in range(100)][-1]
+    assert not fresh.learned
+    learned = echo.Guard()  # cancelled by 40 dB: trusted after half a second
+    silenced = [learned.check(talk, talk, (talk // 100).astype(np.int16))
+                for _ in range(200)]
+    assert learned.learned and learned.trusted and not silenced[-1]
+    headset = echo.Guard()  # the microphone never hears the coach: trusted within a second
+    silenced = [headset.check(quiet, talk, quiet) for _ in range(100)]
+    assert headset.learned and sum(silenced) < 80 and not silenced[-1]
+
+
 @needs_aec
 def test_the_canceller_takes_a_delayed_echo_out_by_20_db():
     """The coach's lines played at 44.1 kHz and stamped as the engine stamps them; heard

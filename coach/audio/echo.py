@@ -15,6 +15,9 @@ run on the microphone frames before the voice gate and the recognizer see them:
   by more than ``RELOCK_SECONDS``), and returns the blocks with the echo removed. AEC3
   estimates the remaining delay of the room and the device itself. Why AEC3 and not
   speexdsp (``pyaec``): docs/notes/echo.md.
+- ``Guard``: half duplex until the canceller has learned the room. While it has not
+  shown 20 dB of echo reduction, what the microphone hears while the coach talks is
+  silenced, so the coach's first line never reaches a recognizer.
 - ``system_echo_cancel()``: the name of a PulseAudio/PipeWire ``module-echo-cancel``
   already loaded; when there is one the sound server cancels the echo and ours stays off
   (cancelling twice only distorts the athlete).
@@ -52,6 +55,19 @@ RELOCK_SECONDS = 0.08
 """Drift between the microphone's and the speaker's clocks, in seconds, after which the
 reference is found again from the time stamps."""
 INSTALL = "pip install pywebrtc-audio (or run ./scripts/run.sh)"
+LEARNED_DB = 20.0
+"""Echo reduction (smoothed, while the coach talks) from which the canceller is trusted."""
+LOST_DB = 10.0
+"""... and below which, held for ``LOST_SECONDS``, it is not any more."""
+LOST_SECONDS = 1.0
+QUIET_POWER = 32768.0 ** 2 * 10 ** (-60 / 10)
+"""Microphone power (int16 units) under which it hears no echo while the coach talks
+(a headset, a microphone far from the speaker): nothing to wait for."""
+HANG_FRAMES = 30
+"""10 ms frames the coach counts as still talking after its sound stops (the echo comes
+``LEAD_SECONDS`` and the room's delay later, and rings on)."""
+TALKING_DB = -50.0
+"""Reference level (dBFS, per 10 ms frame) above which the coach is making sound."""
 
 
 def now() -> float:
@@ -138,6 +154,7 @@ class EchoCanceller:
         """16 kHz reference sample that goes with the next microphone sample."""
         self._near = np.zeros(0, np.int16)
         self._far = np.zeros(0, np.int16)
+        self.guard = Guard()
         self.relocks = 0
         self.seconds = 0.0
         """Microphone audio processed, in seconds."""
@@ -195,13 +212,76 @@ class EchoCanceller:
         self._near = np.concatenate([self._near, np.asarray(block, np.int16)])
         self._far = np.concatenate([self._far, _int16(far)])
         frames = len(self._near) // FRAME
-        out = [self._aec.process(self._near[k * FRAME:(k + 1) * FRAME],
-                                 self._far[k * FRAME:(k + 1) * FRAME]) for k in range(frames)]
+        out = []
+        for k in range(frames):
+            near = self._near[k * FRAME:(k + 1) * FRAME]
+            far_frame = self._far[k * FRAME:(k + 1) * FRAME]
+            clean = self._aec.process(near, far_frame)
+            out.append(np.zeros_like(clean) if self.guard.check(near, far_frame, clean)
+                       else clean)
         self._near = self._near[frames * FRAME:]
         self._far = self._far[frames * FRAME:]
         self.seconds += len(block) / RATE
         self.busy += time.process_time() - started
         return np.concatenate(out) if out else np.zeros(0, np.int16)
+
+
+class Guard:
+    """Half duplex until the canceller has learned the room.
+
+    A fresh AEC3 needs a second or two of the coach's voice before it cancels it; in
+    that time the coach's first line would reach the recognizer (PocketSphinx heard
+    "I'm done" in a scan's first line). So while the coach talks (the reference holds
+    sound in 6 of the last 10 frames: speech and chimes, not the 45 ms clicks; and for
+    ``HANG_FRAMES`` after) and the canceller has not shown ``LEARNED_DB`` of echo
+    reduction for half a second, the frame is silenced. Once learned, it stays trusted
+    until the reduction stays under ``LOST_DB`` for ``LOST_SECONDS`` (a word said over
+    the coach is shorter)."""
+
+    def __init__(self) -> None:
+        self.erle = 0.0
+        """Smoothed echo reduction while the coach talks, in dB."""
+        self.learned = False
+        self.muted = 0
+        """Frames silenced so far."""
+        self._recent: deque[bool] = deque(maxlen=10)
+        self._above = 0
+        self._below = 0
+        self._hang = 0
+
+    def check(self, near: np.ndarray, far: np.ndarray, out: np.ndarray) -> bool:
+        """One 10 ms frame (int16); True when its output must be silenced."""
+        far_power = float(np.mean(far.astype(np.float32) ** 2)) / 32768.0 ** 2
+        self._recent.append(far_power > 10 ** (TALKING_DB / 10))
+        if sum(self._recent) < 6:  # quiet, or a click; the echo of a word lasts a while
+            self._hang = max(0, self._hang - 1)
+            if self._hang and not self.learned:
+                self.muted += 1
+                return True
+            return False
+        self._hang = HANG_FRAMES
+        near_power = float(np.mean(near.astype(np.float32) ** 2)) + 1.0
+        out_power = float(np.mean(out.astype(np.float32) ** 2)) + 1.0
+        if near_power < QUIET_POWER:  # the microphone does not hear the coach: no echo
+            reduction = LEARNED_DB + 10.0
+        else:
+            reduction = 10 * np.log10(near_power / out_power)
+        self.erle += 0.05 * (reduction - self.erle)
+        self._above = self._above + 1 if self.erle >= LEARNED_DB else 0
+        self._below = self._below + 1 if self.erle < LOST_DB else 0
+        if self._above >= 50:
+            self.learned = True
+        elif self._below >= LOST_SECONDS * 100:
+            self.learned = False
+        if not self.learned:
+            self.muted += 1
+        return not self.learned
+
+    @property
+    def trusted(self) -> bool:
+        """The coach's last sound was cancelled well: what was heard over it is the
+        athlete (a canceller that lost the echo, e.g. after a long run of clicks, is not)."""
+        return self.learned and self.erle >= LEARNED_DB
 
 
 class PairedCanceller:

@@ -422,6 +422,8 @@ class Microphone:
             log.warning("coach: nothing cancels the coach's own voice in the microphone "
                         "(%s)", echo.INSTALL)
             return "off (pywebrtc-audio missing)"
+        if self.echo is not None and self._speaker is not speaker:
+            self._stop_worker()  # a new speaker: its sound is the reference now
         if self.echo is None:
             self.echo = echo.EchoCanceller(played)
             self._speaker = speaker
@@ -482,9 +484,9 @@ class Microphone:
         return (np.clip(block, -1.0, 1.0) * 32767.0).astype(np.int16)
 
     def flush(self, keep: float = 0.0) -> int:
-        """Drop everything heard so far (e.g. the coach's own voice) but, once the echo is
-        cancelled, the last ``keep`` seconds (an answer begun over the question is
-        heard); returns blocks dropped."""
+        """Drop everything heard so far (e.g. the coach's own voice) but, while the echo is
+        cancelled well (``echo.Guard.trusted``), the last ``keep`` seconds (an answer
+        begun over the question is heard); returns blocks dropped."""
         cleaned = self._worker is not None
         source = self._clean if cleaned else self._queue
         items = []
@@ -493,7 +495,8 @@ class Microphone:
                 items.append(source.get_nowait())
             except queue.Empty:
                 break
-        limit = int(keep * self.rate) if cleaned else 0
+        trusted = cleaned and self.echo is not None and self.echo.guard.trusted
+        limit = int(keep * self.rate) if trusted else 0
         kept: deque = deque()
         held = 0
         for item in reversed(items):
@@ -505,16 +508,20 @@ class Microphone:
             source.put_nowait(item)
         return len(items) - len(kept)
 
+    def _stop_worker(self) -> None:
+        self._closing.set()
+        if self._worker is not None:
+            self._worker.join(1.0)
+            self._worker = None
+        self.echo = None
+
     def close(self) -> None:
         self._closing.set()
         try:
             _close_stream(self._stream)
         finally:
             self._stream = None
-            if self._worker is not None:
-                self._worker.join(1.0)
-                self._worker = None
-                self.echo = None
+            self._stop_worker()
 
     def reopen(self) -> Microphone:
         """Open the stream again after the device went away (``Supervisor``)."""
