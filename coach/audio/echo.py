@@ -57,6 +57,9 @@ reference is found again from the time stamps."""
 INSTALL = "pip install pywebrtc-audio (or run ./scripts/run.sh)"
 LEARNED_DB = 20.0
 """Echo reduction (smoothed, while the coach talks) from which the canceller is trusted."""
+LEARNED_FRAMES = 200
+"""10 ms frames of talk at ``LEARNED_DB`` before it is: two seconds, so a chime (a tone
+AEC3 learns at once) is not taken for the room."""
 LOST_DB = 10.0
 """... and below which, held for ``LOST_SECONDS``, it is not any more."""
 LOST_SECONDS = 1.0
@@ -231,12 +234,13 @@ class Guard:
 
     A fresh AEC3 needs a second or two of the coach's voice before it cancels it; in
     that time the coach's first line would reach the recognizer (PocketSphinx heard
-    "I'm done" in a scan's first line). So while the coach talks (the reference holds
-    sound in 6 of the last 10 frames: speech and chimes, not the 45 ms clicks; and for
-    ``HANG_FRAMES`` after) and the canceller has not shown ``LEARNED_DB`` of echo
-    reduction for half a second, the frame is silenced. Once learned, it stays trusted
-    until the reduction stays under ``LOST_DB`` for ``LOST_SECONDS`` (a word said over
-    the coach is shorter)."""
+    "I'm done" in a scan's first line). So while the coach makes sound (and for
+    ``HANG_FRAMES`` after: its echo comes later and rings on) and the canceller has not
+    shown ``LEARNED_DB`` of echo reduction for ``LEARNED_FRAMES``, the frame is silenced. The
+    reduction is measured only while the coach talks (sound in 6 of the last 10 frames:
+    speech and chimes, not the 45 ms clicks, which AEC3 loses over a long run). Once
+    learned, it stays trusted until the reduction stays under ``LOST_DB`` for
+    ``LOST_SECONDS`` (a word said over the coach is shorter)."""
 
     def __init__(self) -> None:
         self.erle = 0.0
@@ -252,14 +256,14 @@ class Guard:
     def check(self, near: np.ndarray, far: np.ndarray, out: np.ndarray) -> bool:
         """One 10 ms frame (int16); True when its output must be silenced."""
         far_power = float(np.mean(far.astype(np.float32) ** 2)) / 32768.0 ** 2
-        self._recent.append(far_power > 10 ** (TALKING_DB / 10))
-        if sum(self._recent) < 6:  # quiet, or a click; the echo of a word lasts a while
-            self._hang = max(0, self._hang - 1)
+        active = far_power > 10 ** (TALKING_DB / 10)
+        self._recent.append(active)
+        self._hang = HANG_FRAMES if active else max(0, self._hang - 1)
+        if sum(self._recent) < 6:  # a word's start, its echo ringing on, or a click
             if self._hang and not self.learned:
                 self.muted += 1
                 return True
             return False
-        self._hang = HANG_FRAMES
         near_power = float(np.mean(near.astype(np.float32) ** 2)) + 1.0
         out_power = float(np.mean(out.astype(np.float32) ** 2)) + 1.0
         if near_power < QUIET_POWER:  # the microphone does not hear the coach: no echo
@@ -269,7 +273,7 @@ class Guard:
         self.erle += 0.05 * (reduction - self.erle)
         self._above = self._above + 1 if self.erle >= LEARNED_DB else 0
         self._below = self._below + 1 if self.erle < LOST_DB else 0
-        if self._above >= 50:
+        if self._above >= LEARNED_FRAMES:
             self.learned = True
         elif self._below >= LOST_SECONDS * 100:
             self.learned = False
