@@ -335,7 +335,7 @@ class Device:
 
     def _scan(self, minutes: float) -> None:
         from coach.core import scan as core
-        from coach.dialogue.sources import MicrophoneSource
+        from coach.dialogue.sources import MicrophoneSource, hear_through
         from coach.scan import loop as scan
 
         log.info("coach device: body scan, %s minutes", minutes)
@@ -344,6 +344,7 @@ class Device:
             answers = MicrophoneSource(mic, self.recognizer, owns_microphone=False)
             try:
                 with Speaker(self.settings.audio) as speaker:
+                    hear_through(answers, speaker, self.settings.audio.echo_cancel)
                     scan.run_scan(self.settings, speaker, answers, self.events, request)
                     speaker.wait_until(speaker.now()
                                        + speaker.samples(speaker.output_latency + 0.1))

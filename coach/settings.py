@@ -43,6 +43,9 @@ class AudioSettings:
     """Frames per output callback; smaller is lower latency, larger is lighter on a Pi."""
     latency: str | float = "low"
     """PortAudio suggested latency: 'low', 'high' or seconds."""
+    echo_cancel: bool = True
+    """Take the coach's own sound out of the microphone (``coach.audio.echo``), unless
+    the sound server's ``module-echo-cancel`` already does."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ os.environ.setdefault("COACH_CACHE_DIR", str(ROOT / ".pytest_cache" / "coach-cac
 
 
 @pytest.fixture(scope="session")
-def card() -> VirtualCard:
+def card() -> Iterator[VirtualCard]:
     """The virtual sound card started by scripts/test.sh (or one started here, and stopped
     when the tests end)."""
     if shutil.which("pulseaudio") is None:
@@ -45,15 +46,27 @@ def card() -> VirtualCard:
         runtime = Path(server[len("unix:"):]).parent.parent
     else:
         runtime = Path(str(default_dir()) + "-pytest")
-    with VirtualCard(runtime).use() as virtual:
+    with VirtualCard(runtime).use() as virtual, _echo_on(virtual):
         virtual.activate()
         yield virtual
+
+
+#: ``COACH_TEST_ECHO_DB=0 ./scripts/test.sh ...``: every test on a virtual card runs with
+#: the coach's speaker looped back into its microphone, that many dB louder (issue 24).
+ECHO_DB = os.environ.get("COACH_TEST_ECHO_DB")
+
+
+def _echo_on(card: VirtualCard):
+    """The card's echo path when ``COACH_TEST_ECHO_DB`` asks for it (else nothing)."""
+    from contextlib import nullcontext
+
+    return card.echo_path(30, float(ECHO_DB)) if ECHO_DB else nullcontext()
 
 
 @pytest.fixture
 def own_card(tmp_path: Path) -> VirtualCard:
     """A virtual card of the test's own, for tests that unplug its sinks."""
-    with VirtualCard(tmp_path / "card").use() as virtual:
+    with VirtualCard(tmp_path / "card").use() as virtual, _echo_on(virtual):
         yield virtual
 
 

@@ -11,6 +11,13 @@ sound card and with exactly the timeline it would have had live.
 
 ``Microphone`` owns one ``InputStream``; its callback only copies each block into
 a queue. Consumers read 16 kHz mono int16 frames with ``read``.
+
+Echo cancellation (``coach.audio.echo``): the speaker's callback also copies every block
+it plays, stamped with the moment it reaches the device, into ``Speaker.played``;
+``Microphone.cancel_echo(speaker)`` starts a worker thread that takes the coach's own
+sound out of each microphone block with that exact audio as the reference, before any
+listener reads it. A sound can be cut at a sample (``cut``), so a line stops the moment
+the athlete says "stop".
 """
 
 from __future__ import annotations
@@ -19,12 +26,13 @@ import logging
 import queue
 import threading
 import wave
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from coach.audio import devices
+from coach.audio import devices, echo
 from coach.audio.wavio import StreamResampler, to_int16
 from coach.errors import DeviceError
 from coach.settings import AudioSettings
@@ -42,10 +50,20 @@ class Sound:
     cancelled: bool = False
     label: str = ""
     started: threading.Event = field(default_factory=threading.Event, repr=False)
+    stop: int | None = None
+    """Speaker sample where it was cut (``cut``); None: it plays to its end."""
 
     @property
     def end(self) -> int | None:
-        return None if self.start is None else self.start + len(self.samples)
+        if self.start is None:
+            return None
+        end = self.start + len(self.samples)
+        return end if self.stop is None else max(self.start, min(end, self.stop))
+
+    @property
+    def was_cut(self) -> bool:
+        return self.stop is not None and self.start is not None and \
+            self.stop < self.start + len(self.samples)
 
 
 class Playback(Protocol):
@@ -75,6 +93,8 @@ class Playback(Protocol):
              label: str = "") -> Sound: ...
 
     def cancel(self, sound: Sound) -> None: ...
+
+    def cut(self, sound: Sound, at: int | None = None) -> int: ...
 
     def now(self) -> int: ...
 
@@ -113,6 +133,17 @@ class _Mixer:
     def cancel(self, sound: Sound) -> None:
         sound.cancelled = True
 
+    def cut(self, sound: Sound, at: int | None = None) -> int:
+        """Stop ``sound`` at speaker sample ``at`` (None: the next sample the speaker
+        produces); what played before it stays played. Returns the sample it stops at."""
+        at = self.now() if at is None else int(at)
+        with self._lock:
+            sound.stop = at if sound.stop is None else min(sound.stop, at)
+        return sound.stop
+
+    def now(self) -> int:
+        raise NotImplementedError
+
     def cancel_all(self) -> None:
         with self._lock:
             for sound in self._sounds:
@@ -134,13 +165,14 @@ class _Mixer:
                     continue
                 if sound.start is None:
                     sound.start = block_start
-                if sound.start + len(sound.samples) <= block_start:
+                end = sound.end
+                if end <= block_start:
                     continue
                 live.append(sound)
                 if sound.start >= block_end:
                     continue
                 lo = max(sound.start, block_start)
-                hi = min(sound.start + len(sound.samples), block_end)
+                hi = min(end, block_end)
                 out[lo - block_start:hi - block_start] += sound.samples[lo - sound.start:
                                                                        hi - sound.start]
                 if not sound.started.is_set():
@@ -169,7 +201,10 @@ class Speaker(_Mixer):
         self._clock = threading.Condition()
         self._status_errors = 0
         self._stream = None
+        self._latency = 0.0
         self.device = devices.resolve(settings.output_device, "output")
+        self.played = echo.PlayedAudio(self.rate)
+        """What was played and when: the echo canceller's reference."""
 
     def start(self) -> Speaker:
         sd = devices.sounddevice_module()
@@ -184,6 +219,7 @@ class Speaker(_Mixer):
                     latency=self.settings.latency,
                     callback=self._callback,
                 )
+                self._latency = float(self._stream.latency)
                 self._stream.start()
         except (sd.PortAudioError, ValueError) as error:
             cause = devices.native_cause(noise) or error
@@ -200,6 +236,7 @@ class Speaker(_Mixer):
         block = outdata[:, 0]
         block.fill(0.0)
         self._mix_into(block, self._frame)
+        self.played.write(block, self._frame, echo.now() + self._latency)
         with self._clock:
             self._frame += frames
             self._clock.notify_all()
@@ -293,6 +330,13 @@ class OfflineSpeaker(_Mixer):
     def now(self) -> int:
         return self._cursor
 
+    def cut(self, sound: Sound, at: int | None = None) -> int:
+        """Offline: what would have played after ``at`` is dropped from the mix."""
+        at = self._cursor if at is None else int(at)
+        if sound.start is not None and at < sound.start + len(sound.samples):
+            sound.samples = sound.samples[:max(0, at - sound.start)]
+        return at
+
     def wait_until(self, sample: int, timeout: float | None = None) -> bool:
         self._cursor = max(self._cursor, int(sample))
         return True
@@ -352,19 +396,28 @@ class OfflineSpeaker(_Mixer):
 class Microphone:
     """One PortAudio input stream delivering ``settings.input_rate`` mono int16 frames.
 
-    The callback only copies each block into a queue; resampling (when the device
-    cannot open at the wanted rate) happens in ``read``, on the consumer's thread.
-    ``frames_read`` counts delivered samples, a clock for listeners.
+    The callback only copies each block into a queue, with the moment its first sample
+    was captured; resampling (when the device cannot open at the wanted rate) happens in
+    ``read``, on the consumer's thread, or in the echo canceller's worker once
+    ``cancel_echo`` started it. ``frames_read`` counts delivered samples, a clock for
+    listeners.
     """
 
     def __init__(self, settings: AudioSettings, queue_seconds: float = 30.0) -> None:
         self.settings = settings
         self.rate = settings.input_rate
         self.device = devices.resolve(settings.input_device, "input")
-        self._queue: queue.Queue[np.ndarray] = queue.Queue(
+        self._queue: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(
             maxsize=int(queue_seconds * 50))
         self._stream = None
+        self._latency = 0.0
         self._resampler: StreamResampler | None = None
+        self.echo: echo.EchoCanceller | None = None
+        """The echo canceller (``cancel_echo``), or None."""
+        self._clean: queue.Queue[np.ndarray] = queue.Queue(maxsize=int(queue_seconds * 50))
+        self._worker: threading.Thread | None = None
+        self._speaker = None
+        self._closing = threading.Event()
         self.frames_read = 0
         self.overflows = 0
         self.blocks = 0
@@ -381,6 +434,7 @@ class Microphone:
                     self._stream = sd.InputStream(
                         samplerate=rate, channels=1, dtype="float32", device=self.device,
                         blocksize=int(rate * 0.02), callback=self._callback)
+                    self._latency = float(self._stream.latency)
                     self._stream.start()
                 if rate != self.rate:
                     self._resampler = StreamResampler(rate, self.rate)
@@ -399,7 +453,7 @@ class Microphone:
             self.overflows += 1
         self.blocks += 1
         try:
-            self._queue.put_nowait(indata[:, 0].copy())
+            self._queue.put_nowait((indata[:, 0].copy(), echo.now()))
         except queue.Full:
             self.overflows += 1
 
@@ -407,10 +461,77 @@ class Microphone:
     def active(self) -> bool:
         return self._stream is not None and self._stream.active
 
+    # -- echo cancellation ------------------------------------------------------------
+    def cancel_echo(self, speaker, enabled: bool = True) -> str:
+        """Take ``speaker``'s sound out of what this microphone hears (a worker thread
+        runs ``coach.audio.echo.EchoCanceller``). Returns how echo is handled, for the
+        log: ours, the sound server's ``module-echo-cancel``, or none and why."""
+        played = getattr(speaker, "played", None)
+        if not enabled:
+            return "off (asked for)"
+        if played is None:
+            return "off (the speaker is not a live stream)"
+        system = echo.system_echo_cancel()
+        if system is not None:
+            return f"the sound server's ({system}); ours stays off"
+        if not echo.available():
+            log.warning("coach: nothing cancels the coach's own voice in the microphone "
+                        "(%s)", echo.INSTALL)
+            return "off (pywebrtc-audio missing)"
+        if self.echo is not None and self._speaker is not speaker:
+            self._stop_worker()  # a new speaker: its sound is the reference now
+        if self.echo is None:
+            self.echo = echo.EchoCanceller(played)
+            self._speaker = speaker
+            self._closing.clear()
+            self._worker = threading.Thread(target=self._cancel_loop, name="coach-echo",
+                                            daemon=True)
+            self._worker.start()
+        return f"ours ({self.echo.name})"
+
+    def _cancel_loop(self) -> None:
+        """Worker: every block, as it comes, resampled and with the echo taken out."""
+        canceller, speaker = self.echo, self._speaker
+        resampler: StreamResampler | None = None
+        device_rate = float(self._stream.samplerate)
+        heard = 0
+        stamps: deque[float] = deque(maxlen=100)
+        while not self._closing.is_set():
+            try:
+                block, delivered = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            # its first sample was captured a latency and its length before the callback;
+            # a callback can run late, never early: the earliest recent stamp is the truth
+            heard += len(block)
+            stamps.append(delivered - self._latency - heard / device_rate)
+            captured = min(stamps) + (heard - len(block)) / device_rate
+            if self._resampler is not None:
+                if resampler is None:
+                    resampler = StreamResampler(self._resampler.from_rate, self.rate)
+                block = resampler.process(block)
+            samples = to_int16(block)
+            needed = canceller.needs(len(samples), captured)
+            if needed is not None and speaker.active:
+                speaker.wait_until(needed, timeout=0.25)  # the reference must be played
+            clean = canceller.process(samples, captured)
+            if len(clean):
+                try:
+                    self._clean.put_nowait(clean)
+                except queue.Full:
+                    self.overflows += 1
+
     def read(self, timeout: float = 0.5) -> np.ndarray | None:
         """The next block as int16 at ``rate`` Hz, or None if none came within ``timeout``."""
+        if self._worker is not None:
+            try:
+                clean = self._clean.get(timeout=timeout)
+            except queue.Empty:
+                return None
+            self.frames_read += len(clean)
+            return clean
         try:
-            block = self._queue.get(timeout=timeout)
+            block, _ = self._queue.get(timeout=timeout)
         except queue.Empty:
             return None
         if self._resampler is not None:
@@ -418,27 +539,55 @@ class Microphone:
         self.frames_read += len(block)
         return (np.clip(block, -1.0, 1.0) * 32767.0).astype(np.int16)
 
-    def flush(self) -> int:
-        """Drop everything heard so far (e.g. the coach's own voice); returns blocks dropped."""
-        dropped = 0
+    def flush(self, keep: float = 0.0) -> int:
+        """Drop everything heard so far (e.g. the coach's own voice) but, while the echo is
+        cancelled well (``echo.Guard.trusted``), the last ``keep`` seconds (an answer
+        begun over the question is heard); returns blocks dropped."""
+        cleaned = self._worker is not None
+        source = self._clean if cleaned else self._queue
+        items = []
         while True:
             try:
-                self._queue.get_nowait()
-                dropped += 1
+                items.append(source.get_nowait())
             except queue.Empty:
-                return dropped
+                break
+        trusted = cleaned and self.echo is not None and self.echo.guard.trusted
+        limit = int(keep * self.rate) if trusted else 0
+        kept: deque = deque()
+        held = 0
+        for item in reversed(items):
+            if held >= limit:
+                break
+            kept.appendleft(item)
+            held += len(item)
+        for item in kept:
+            source.put_nowait(item)
+        return len(items) - len(kept)
+
+    def _stop_worker(self) -> None:
+        self._closing.set()
+        if self._worker is not None:
+            self._worker.join(1.0)
+            self._worker = None
+        self.echo = None
 
     def close(self) -> None:
+        self._closing.set()
         try:
             _close_stream(self._stream)
         finally:
             self._stream = None
+            self._stop_worker()
 
     def reopen(self) -> Microphone:
         """Open the stream again after the device went away (``Supervisor``)."""
+        speaker = self._speaker
         self.close()
         self.flush()
-        return self.start()
+        self.start()
+        if speaker is not None:
+            self.cancel_echo(speaker)
+        return self
 
     def __enter__(self) -> Microphone:
         return self.start() if self._stream is None else self

@@ -141,9 +141,12 @@ class VirtualCard:
                 self.stop()
 
     def play_into(self, path: str | Path, sink: str = ATHLETE_SINK,
-                  wait: bool = True) -> subprocess.Popen:
-        """Play a WAV into ``sink`` (by default: speak into the coach's microphone)."""
-        process = subprocess.Popen(["paplay", "--latency-msec=20", "-d", sink, str(path)],
+                  wait: bool = True, gain_db: float = 0.0) -> subprocess.Popen:
+        """Play a WAV into ``sink`` (by default: speak into the coach's microphone),
+        ``gain_db`` louder (negative: softer, e.g. an athlete under the echo)."""
+        volume = [f"--volume={round(65536 * 10 ** (gain_db / 20))}"] if gain_db else []
+        process = subprocess.Popen(["paplay", "--latency-msec=20", *volume, "-d", sink,
+                                    str(path)],
                                    env=self.client_env(), stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE)
         if wait:
@@ -154,6 +157,12 @@ class VirtualCard:
                rate: int = 44_100) -> Recording:
         """Start recording ``source`` (by default: what the coach says) to a WAV file."""
         return Recording(self, Path(path), source, rate)
+
+    def echo_path(self, latency_msec: int = 30, gain_db: float = 0.0) -> EchoPath:
+        """The coach heard through its own microphone: a loopback from ``coach_out``
+        into ``athlete_out``, ``latency_msec`` late and ``gain_db`` louder. Use it as a
+        context manager (it is removed on exit)."""
+        return EchoPath(self, latency_msec, gain_db)
 
     def activate(self) -> None:
         """Point this process's PortAudio (and children) at the card."""
@@ -172,6 +181,44 @@ def _alive(pid: int) -> bool:
         if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
             return False
     return True
+
+
+class EchoPath:
+    """A ``module-loopback`` from the coach's speaker into its microphone (see
+    ``VirtualCard.echo_path``). PulseAudio's loopback has a set delay and gain but no
+    reverberation: a room's is added on the benchmark's offline path."""
+
+    def __init__(self, card: VirtualCard, latency_msec: int, gain_db: float) -> None:
+        self.card = card
+        env = card.client_env()
+        result = subprocess.run(
+            ["pactl", "load-module", "module-loopback", f"source={SPEAKER_MONITOR}",
+             f"sink={ATHLETE_SINK}", f"latency_msec={latency_msec}",
+             "source_dont_move=true", "sink_dont_move=true"],
+            env=env, capture_output=True, text=True, timeout=10)
+        if result.returncode != 0:
+            raise MissingPart(f"the echo path did not load ({result.stderr.strip()})",
+                              INSTALL)
+        self.module = result.stdout.strip()
+        inputs = subprocess.run(["pactl", "list", "short", "sink-inputs"], env=env,
+                                capture_output=True, text=True, timeout=10).stdout
+        for line in inputs.splitlines():
+            fields = line.split("\t")
+            if len(fields) > 2 and fields[2] == self.module:
+                subprocess.run(["pactl", "set-sink-input-volume", fields[0], f"{gain_db}dB"],
+                               env=env, capture_output=True, timeout=10)
+
+    def close(self) -> None:
+        if self.module:
+            subprocess.run(["pactl", "unload-module", self.module],
+                           env=self.card.client_env(), capture_output=True, timeout=10)
+            self.module = ""
+
+    def __enter__(self) -> EchoPath:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class Recording:

@@ -315,6 +315,18 @@ class _TypedWatch:
 
 # -- the microphone ---------------------------------------------------------------------
 
+#: Seconds heard before a question ends that its answer may start in, once the echo is
+#: cancelled (without it, what came before is the coach's own voice and is dropped).
+ANSWER_LEAD_SECONDS = 1.0
+
+
+def hear_through(source, speaker, enabled: bool = True) -> None:
+    """Cancel ``speaker``'s sound in the source's microphone (a spoken source only)."""
+    microphone = getattr(source, "microphone", None)
+    if microphone is not None and hasattr(microphone, "cancel_echo"):
+        log.info("coach: echo cancellation: %s", microphone.cancel_echo(speaker, enabled))
+
+
 class ListenerWatch:
     """A ``CommandWatch`` over ``coach.hearing.BackgroundListener``: commands heard on the
     microphone while a set or a rest plays."""
@@ -349,7 +361,9 @@ class MicrophoneSource:
 
     def listen(self, expect: str, timeout: float | None, on_open: Callable[[], None],
                optional: bool = False) -> Answer:
-        self.microphone.flush()  # drop the coach's own voice and anything before the question
+        # drop the coach's own voice before the question (with the echo cancelled: all but
+        # the last moment, where an answer given over the question's end begins)
+        self.microphone.flush(ANSWER_LEAD_SECONDS)
         on_open()
         answer = self.recognizer.listen(self.microphone, "command" if optional else expect,
                                         timeout)

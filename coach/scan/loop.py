@@ -37,6 +37,7 @@ from coach.dialogue.sources import (
     NoSource,
     ScriptSource,
     TypedSource,
+    hear_through,
     microphone_source,
     recognizer_factory,
 )
@@ -344,6 +345,7 @@ def run_live(settings: Settings, request: ScanRequest, events: ev.EventWriter, t
         answers = microphone_source(settings, engine, model)
     try:
         with Speaker(settings.audio) as speaker:
+            hear_through(answers, speaker, settings.audio.echo_cancel)
             outcome = run_scan(settings, speaker, answers, events, request)
             # let the device's own buffer drain before the stream closes
             speaker.wait_until(speaker.now() + speaker.samples(speaker.output_latency + 0.1))

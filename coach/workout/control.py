@@ -28,6 +28,26 @@ MOMENTS: dict[State, Moment] = {
     State.PAUSED: Moment.PAUSED,
 }
 
+#: The states whose lines are watched for a command while they play (barge-in), and the
+#: moment such a command acts at: the announcement as at "Ready?", the decision said after
+#: a set as at a question. Not the rest (its own watch listens through its countdown) and
+#: not a question (an answer begun over it is left for ``listen``).
+OVER_A_LINE: dict[State, Moment] = {
+    State.ANNOUNCING: Moment.READY,
+    State.ADAPTING: Moment.ASKING,
+}
+
+#: What a command heard over a line may do: cut it, then pause or stop.
+CUTS = frozenset({Action.PAUSE, Action.STOP})
+
+
+def over_a_line(state: State, command: str) -> Action:
+    """What ``command`` heard over a line said in ``state`` does: PAUSE, STOP or IGNORE."""
+    moment = OVER_A_LINE.get(state)
+    act = Action.IGNORE if moment is None else commands.action(moment, command)
+    return act if act in CUTS else Action.IGNORE
+
+
 #: Actions carried out while a set is counted, without stopping the count.
 WHILE_COUNTING = frozenset({Action.SLOWER, Action.FASTER})
 

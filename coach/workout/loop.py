@@ -55,7 +55,7 @@ from coach.events import (
     StateChanged,
 )
 from coach.store import AnswerRecord, DecisionRecord, LoggedSet, Store, now_iso
-from coach.workout import control, lines
+from coach.workout import barge_in, control, lines
 from coach.workout.ahead import Ahead
 from coach.workout.asking import answers
 from coach.workout.control import DeviceLost, Leave, SkipExercise, SkipSet, Stop
@@ -159,11 +159,18 @@ class Session:
             self.speaker.wait_until(self.speaker.now() + self.speaker.samples(latency))
 
     def speak(self, text: str) -> bool:
-        """Say ``text`` once (a ``say`` event, the transcript); False: it did not finish."""
-        self.events.emit(Say(text=text))
-        if self.transcript is not None:
-            print(f"coach: {text}", file=self.transcript, flush=True)
-        return self.speaker.wait(self.speaker.play(self.voice.render(text), label="say"))
+        """Say ``text`` once (a ``say`` event, the transcript); False: it did not finish.
+        "pause" or "stop" heard over the line (barge-in, ``barge_in.play_line``) cuts it and
+        is carried out by ``_obey``; a line cut by a pause is said again on resume."""
+        while True:
+            self.events.emit(Say(text=text))
+            if self.transcript is not None:
+                print(f"coach: {text}", file=self.transcript, flush=True)
+            played = barge_in.play_line(self, self.speaker.play(self.voice.render(text),
+                                                                 label="say"))
+            if not isinstance(played, Action):
+                return played
+            self._obey(played)  # STOP raises; PAUSE returns on "resume"
 
     def _record(self, answer: Answer, expect: str, loose: bool = False) -> None:
         self.events.emit(Heard(kind=answer.kind, value=answer.value, text=answer.text,

