@@ -313,6 +313,7 @@ main() {
     host_packages && binfmt && build_root && pi_cpu && mounts || {
         step "FAIL: the arm64 root could not be made ready"; summary_line; return 1; }
     rm -rf "$OUT"; mkdir -p "$OUT"
+    local began=$SECONDS
     copy_project
     step "the emulated CPU: $(inside 'grep -m1 "CPU part" /proc/cpuinfo; uname -m' | tr '\n' ' ')($BOARD)"
 
@@ -374,7 +375,7 @@ main() {
         step "tests: the pure ones and the recorded-digit ones (./scripts/test.sh)"
         inside "$card_env ./scripts/test.sh -q -p no:cacheprovider -m 'not audio and not slow' $PURE_TESTS $DIGIT_TESTS" \
             > "$OUT/tests.log" 2>&1
-        tail -15 "$OUT/tests.log" >&2
+        tail -3 "$OUT/tests.log" >&2
         local summary
         summary="$(grep -E '^[=]* ?[0-9]+ (passed|failed|error)' "$OUT/tests.log" | tail -1)"
         passed="$(echo "$summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)"
@@ -383,6 +384,7 @@ main() {
         [ -n "$passed" ] || passed=0
     fi
 
+    step "done in $((SECONDS - began)) s under emulation (timings say nothing about a Pi); outputs in $OUT"
     summary_line
     [ $setup = ok ] && [ $say = ok ] && [ "$total" -gt 0 ] && [ "$agree" = "$total" ] \
         && [ "$failed" = 0 ] && [ "$passed" -gt 0 ]
