@@ -121,8 +121,8 @@ def play(recognizer, expect: str, answers: list, truth, say, confirm,
         logged, used = acted[0]
     end = "nothing" if logged is None else "right" if (logged.kind, logged.value) == truth \
         else "wrong"
-    if truth is None:
-        first = end if used <= 1 else "wrong"
+    if truth is None:  # right in the first exchange: nothing logged from the first input
+        first = "wrong" if logged is not None and used <= 1 else "nothing"
     else:
         first = end if used <= 1 and end != "nothing" else "again"
     return {"end": end, "first": first, "turns": len(heard) + len(checks),

@@ -19,8 +19,13 @@ One answer takes four steps (figures in docs/notes/hearing.md):
    audio, the margin to the best phrase with a different meaning, Whisper's no-speech
    probability, the speech duration, the best phrase's score, the probability of the
    allowed first tokens and the share of probability with the best one's meaning.
-   Below ``min_confidence`` the answer is "unknown" (its words kept in ``text``, the
-   features in ``details``), and the coach asks again; below ``sure`` it must also
+   Scores are per meaning: every allowed phrase with the best one's kind and value
+   counts ("felt it", "I felt it", "yes, felt it" are one answer and never compete).
+   The weights and, per question kind, the thresholds are the shipped policy
+   (``coach/data/policy.toml``, fitted on real speakers by
+   ``scripts/bench_dialogue.py --fit``). Below the kind's threshold the answer is
+   "unknown" (its words kept in ``text``, the features in ``details``, the guess in
+   ``maybe`` for the dialogue to check aloud); below its ``sure`` it must also
    survive a second look (another window of the same speech, decoded again).
 
 Trees are built per question (and plan names) on first use and cached; ``prepare``
@@ -72,12 +77,15 @@ POLICY = "policy"
 class Policy:
     """When an answer is taken, per question kind (``expect``)."""
 
-    weights: tuple[float, ...]
-    """The logistic confidence model (``FEATURES``, bias last)."""
+    weights: dict[str, tuple[float, ...]]
+    """expect -> the logistic confidence model (``FEATURES``, bias last)."""
     take: dict[str, float]
     """expect -> the confidence at or above which an answer is taken."""
     sure: dict[str, float]
     """expect -> under this (and taken), the answer must survive the second look."""
+    take_clear: dict[str, float]
+    """expect -> ``take`` for an answer at least ``clear_db`` dB over its noise."""
+    clear_db: float = 20.0
 
 
 @functools.lru_cache(maxsize=4)
@@ -85,17 +93,18 @@ def load_policy(path: Path = POLICY_PATH) -> Policy:
     """The shipped policy (read once). A missing or broken file is a broken install."""
     try:
         data = tomllib.loads(Path(path).read_text())["whisper"]
-        weights = tuple(float(w) for w in data["weights"])
+        weights = {k: tuple(float(w) for w in v) for k, v in data["weights"].items()}
         take = {k: float(v) for k, v in data["take"].items()}
         sure = {k: float(v) for k, v in data["sure"].items()}
+        take_clear = {k: float(v) for k, v in data.get("take_clear", take).items()}
     except (OSError, KeyError, ValueError, TypeError, tomllib.TOMLDecodeError) as problem:
         raise MissingPart(f"the answer-taking policy {path} is unreadable ({problem})",
                           "reinstall coach (pip install --force-reinstall .)") from None
-    if len(weights) != len(FEATURES) + 1 or set(take) != set(EXPECTS) or \
-            set(sure) != set(EXPECTS):
+    if any(len(w) != len(FEATURES) + 1 for w in weights.values()) or \
+            not set(weights) == set(take) == set(sure) == set(take_clear) == set(EXPECTS):
         raise MissingPart(f"the answer-taking policy {path} does not match this coach",
                           "reinstall coach (pip install --force-reinstall .)")
-    return Policy(weights, take, sure)
+    return Policy(weights, take, sure, take_clear)
 
 
 #: Logistic weights for ``FEATURES`` before issue 23 (last: bias). Fitted by
@@ -404,11 +413,11 @@ class WhisperRecognizer(Recognizer):
                           repr(question.answers[f.phrase].value)) == meaning for f in finished])
         return float(weights[same].sum() / weights.sum())
 
-    def confidence(self, details: dict) -> float:
-        """The logistic model of ``FEATURES`` (the policy's weights, or ``weights``)."""
+    def confidence(self, details: dict, expect: str = "any") -> float:
+        """The logistic model of ``FEATURES`` (the policy's for ``expect``, or ``weights``)."""
         weights = self.settings.weights
         if weights == POLICY:
-            weights = load_policy().weights
+            weights = load_policy().weights[expect]
         z = weights[-1] + sum(w * x for w, x in zip(weights[:-1], features(details),
                                                     strict=True))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
@@ -418,9 +427,9 @@ class WhisperRecognizer(Recognizer):
         answer, details = self.measure(audio, expect, plans, speech)
         if not answer.understood:
             return answer
-        confidence = self.confidence(details)
+        confidence = self.confidence(details, expect)
         found = Answer(answer.kind, answer.value, answer.text, confidence, details)
-        limit, sure = self.take(expect)
+        limit, sure = self.take(expect, details.get("snr"))
         if limit is not None and confidence < limit:
             return self._unsure(found, "low confidence")
         if limit is not None and sure is not None and confidence < sure:
@@ -430,11 +439,14 @@ class WhisperRecognizer(Recognizer):
                 return self._unsure(found, "second look disagrees")
         return found
 
-    def take(self, expect: str) -> tuple[float | None, float | None]:
-        """(minimum confidence, second-look limit) for a question of kind ``expect``."""
+    def take(self, expect: str, snr: float | None = None) -> tuple[float | None, float | None]:
+        """(minimum confidence, second-look limit) for a question of kind ``expect``, the
+        answer ``snr`` dB over its noise (the policy's own threshold for clear answers)."""
         limit, sure = self.settings.min_confidence, self.settings.sure
         if limit == POLICY:
-            limit = load_policy().take[expect]
+            policy = load_policy()
+            clear = snr is not None and snr >= policy.clear_db
+            limit = (policy.take_clear if clear else policy.take)[expect]
         if sure == POLICY:
             sure = load_policy().sure[expect]
         return limit, sure
