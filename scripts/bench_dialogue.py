@@ -486,9 +486,10 @@ def fit(quick: bool, reuse: bool = False) -> int:
 #: The share of a kind's fit inputs the threshold may take wrongly (target: 0.5% logged
 #: wrong in the whole exchange).
 WRONG_SHARE = 0.003
-#: No clear answer is taken under this: the fit has whole answers only, and cut-off
-#: ones ("felt it" with its start lost) were taken as "no" at 0.63 and 0.82 in voiced
-#: sessions on a loaded virtual card (tests/test_policy.py, skipped: see there).
+#: No clear answer is taken under this. A caution, not a finding: it was set after a
+#: voiced session heard "felt it" as "no" at 0.63 and 0.82, which turned out to be the
+#: test's own distorted WAVs (int16 samples written as float); the fit alone would take
+#: clear answers from 0.33-0.62. Measure before lowering it.
 CLEAR_FLOOR = 0.85
 #: Answers measured at least this many dB over their noise have their own thresholds.
 CLEAR_DB = 20.0
