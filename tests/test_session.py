@@ -19,6 +19,7 @@ from coach.audio.speech import Voice
 from coach.core.answers import Answer
 from coach.core.library import builtin_library
 from coach.core.plans import parse_plan
+from coach.dialogue.ask import FELT_CHECKS
 from coach.dialogue.sources import ScriptSource
 from coach.events import (
     COMPLETED,
@@ -689,7 +690,10 @@ def test_a_spoken_session_through_the_virtual_card(card, tmp_path, voice):
                         answer, paused = "pause", True
                 elif record["expect"] == "confirm":  # "2 reps, right?", "In your biceps..."
                     line = [r["text"] for r in records if r["type"] == "say"][-1]
-                    answer = "yes" if line.startswith(("2 ", "In your biceps")) else "no"
+                    felt_check = {"yes I felt it": FELT_CHECKS[True],
+                                  "no": FELT_CHECKS[False]}.get(plan_for_set["felt"])
+                    answer = "yes" if line.startswith(("2 ", "In your biceps")) \
+                        or line == felt_check else "no"
                 elif record["expect"] == "reps":
                     if plan_for_set.get("unclear") and not said_unclear:
                         answer, said_unclear = plan_for_set["unclear"], True

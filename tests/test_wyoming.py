@@ -18,8 +18,9 @@ import pytest
 
 from coach.core.answers import Answer
 from coach.errors import CoachError
+from coach.hearing.whisper_engine import load_policy
 from coach.remote import wire
-from coach.remote.hearing import NOTICE, RemoteRecognizer, judge
+from coach.remote.hearing import NOTICE, RemoteRecognizer, judge, strictest
 from coach.settings import RemoteSettings
 
 from .conftest import ROOT, SHARED
@@ -129,6 +130,16 @@ def test_a_coach_servers_answer_must_parse_to_the_same_and_be_sure_enough():
     assert judge("twelve", guess, "reps", (), 0.9).maybe.value == 12
     assert judge("twelve", {**guess, "maybe": {**sure, "value": 11}}, "reps", (),
                  0.9).maybe is None
+
+
+def test_a_remote_answer_needs_at_least_the_local_policys_confidence():
+    policy = load_policy()
+    for kind, local in policy.take.items():
+        assert strictest(kind, 0.9) >= max(local, 0.9), kind
+    # a reps answer the local policy would only check aloud is not taken from a server
+    reply = {"kind": "reps", "value": 8, "confidence": 0.95}
+    assert policy.take["reps"] > 0.95
+    assert judge("8", reply, "reps", (), strictest("reps", 0.9)).kind == "unknown"
 
 
 def test_server_addresses():

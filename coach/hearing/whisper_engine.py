@@ -19,8 +19,13 @@ One answer takes four steps (figures in docs/notes/hearing.md):
    audio, the margin to the best phrase with a different meaning, Whisper's no-speech
    probability, the speech duration, the best phrase's score, the probability of the
    allowed first tokens and the share of probability with the best one's meaning.
-   Below ``min_confidence`` the answer is "unknown" (its words kept in ``text``, the
-   features in ``details``), and the coach asks again; below ``sure`` it must also
+   Scores are per meaning: every allowed phrase with the best one's kind and value
+   counts ("felt it", "I felt it", "yes, felt it" are one answer and never compete).
+   The weights and, per question kind, the thresholds are the shipped policy
+   (``coach/data/policy.toml``, fitted on real speakers by
+   ``scripts/bench_dialogue.py --fit``). Below the kind's threshold the answer is
+   "unknown" (its words kept in ``text``, the features in ``details``, the guess in
+   ``maybe`` for the dialogue to check aloud); below its ``sure`` it must also
    survive a second look (another window of the same speech, decoded again).
 
 Trees are built per question (and plan names) on first use and cached; ``prepare``
@@ -29,10 +34,12 @@ builds one ahead of time.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import math
 import time
+import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -59,7 +66,48 @@ log = logging.getLogger(__name__)
 HOP = 160
 """Samples per feature frame (10 ms)."""
 
-#: Logistic weights for ``FEATURES`` (last: bias). Fitted by
+#: The weights and thresholds the coach uses, fitted per question kind on real speakers
+#: (``scripts/bench_dialogue.py --fit``; docs/notes/dialogue-policy.md).
+POLICY_PATH = Path(__file__).resolve().parents[1] / "data" / "policy.toml"
+#: A setting that takes its value from ``POLICY_PATH``.
+POLICY = "policy"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """When an answer is taken, per question kind (``expect``)."""
+
+    weights: dict[str, tuple[float, ...]]
+    """expect -> the logistic confidence model (``FEATURES``, bias last)."""
+    take: dict[str, float]
+    """expect -> the confidence at or above which an answer is taken."""
+    sure: dict[str, float]
+    """expect -> under this (and taken), the answer must survive the second look."""
+    take_clear: dict[str, float]
+    """expect -> ``take`` for an answer at least ``clear_db`` dB over its noise."""
+    clear_db: float = 20.0
+
+
+@functools.lru_cache(maxsize=4)
+def load_policy(path: Path = POLICY_PATH) -> Policy:
+    """The shipped policy (read once). A missing or broken file is a broken install."""
+    try:
+        data = tomllib.loads(Path(path).read_text())["whisper"]
+        weights = {k: tuple(float(w) for w in v) for k, v in data["weights"].items()}
+        take = {k: float(v) for k, v in data["take"].items()}
+        sure = {k: float(v) for k, v in data["sure"].items()}
+        take_clear = {k: float(v) for k, v in data.get("take_clear", take).items()}
+    except (OSError, KeyError, ValueError, TypeError, tomllib.TOMLDecodeError) as problem:
+        raise MissingPart(f"the answer-taking policy {path} is unreadable ({problem})",
+                          "reinstall coach (pip install --force-reinstall .)") from None
+    if any(len(w) != len(FEATURES) + 1 for w in weights.values()) or \
+            not set(weights) == set(take) == set(sure) == set(take_clear) == set(EXPECTS):
+        raise MissingPart(f"the answer-taking policy {path} does not match this coach",
+                          "reinstall coach (pip install --force-reinstall .)")
+    return Policy(weights, take, sure, take_clear)
+
+
+#: Logistic weights for ``FEATURES`` before issue 23 (last: bias). Fitted by
 #: ``scripts/bench_hear.py --fit --engines whisper`` (2026-11-30 21:17) on the tuning
 #: split (FSDD jackson and nicolas, the first four espeak-ng voices clean and in six
 #: noise conditions, their other speech and short other speech, half the coughs,
@@ -127,15 +175,18 @@ class WhisperSettings:
     as 10,000 did on the quick fit set, for 10 MB and 3 ms per answer less."""
     compute_type: str = "int8"
     """CTranslate2's encoder precision ("int8", "float32", ...)."""
-    min_confidence: float | None = 0.9
-    """Answers below this confidence are "unknown" (None: keep the best phrase). 0.9 is
+    min_confidence: float | None | str = POLICY
+    """Answers below this confidence are "unknown" (None: keep the best phrase).
+    ``POLICY``: the shipped threshold of the question's kind (``POLICY_PATH``), with
+    the shipped ``weights`` and ``sure`` when those are ``POLICY`` too. Before issue 23
+    it was 0.9 for every kind, with ``WEIGHTS`` and ``sure`` 0.95: 0.9 was
     the lowest threshold with at most 1% of the tuning inputs wrong but confident (with
     the second look, ``sure``); held out it kept 90% of FSDD digits and every
     non-answer out, with 1.1% of all inputs wrong but confident (all of it noisy
     synthetic speech). 0.8 keeps more answers (FSDD 94%, clean synthetic 80% against
     72%) and lets twice as many mistakes through (2.1%)."""
-    weights: tuple[float, ...] = WEIGHTS
-    sure: float | None = 0.95
+    weights: tuple[float, ...] | str = POLICY
+    sure: float | None | str = POLICY
     """An answer accepted with a confidence under this takes a second look: the speech
     is decoded again from a window with ``second_margin`` (a different view of the same
     audio) and the answer is kept only when that decode means the same. In the fit
@@ -144,6 +195,11 @@ class WhisperSettings:
     the cost of a second decode for the answers between 0.9 and 0.95 (about one in
     nine; 0.97 caught no more mistakes with twice the second decodes). None: no
     second look."""
+    per_meaning: bool = True
+    """The best answer's score (and its log-likelihood ratio against the free decode) is
+    that of its meaning: the probabilities of every allowed phrase with its kind and
+    value added up, so synonyms ("felt it", "I felt it", "yes, felt it") share their
+    evidence instead of splitting it. False: the best phrase's alone (before issue 23)."""
     second_margin: float = 0.25
     """``margin`` and ``lead`` (seconds) of the second look's window."""
     maybe: float | None = 0.3
@@ -331,11 +387,16 @@ class WhisperRecognizer(Recognizer):
         runner = next((f for f in ranked
                        if (question.answers[f.phrase].kind,
                            repr(question.answers[f.phrase].value)) != meaning), None)
+        score = best.score
+        if self.settings.per_meaning:  # "felt it", "I felt it": one answer, one score
+            score = float(np.logaddexp.reduce([
+                f.score for f in ranked if (question.answers[f.phrase].kind,
+                                            repr(question.answers[f.phrase].value)) == meaning]))
         details.update(
             phrase=question.tree.phrases[best.phrase],
             heard=self._tokenizer.decode(list(best.tokens)).strip(),
-            score=best.score, free_score=result.free_score,
-            llr=best.score - result.free_score,
+            score=score, free_score=result.free_score,
+            llr=score - result.free_score,
             margin=(self.settings.width if runner is None
                     else min(self.settings.width, normalised(best) - normalised(runner))),
             runner_up=None if runner is None else question.tree.phrases[runner.phrase],
@@ -352,9 +413,11 @@ class WhisperRecognizer(Recognizer):
                           repr(question.answers[f.phrase].value)) == meaning for f in finished])
         return float(weights[same].sum() / weights.sum())
 
-    def confidence(self, details: dict) -> float:
-        """The logistic model of ``FEATURES`` (see ``WEIGHTS``)."""
+    def confidence(self, details: dict, expect: str = "any") -> float:
+        """The logistic model of ``FEATURES`` (the policy's for ``expect``, or ``weights``)."""
         weights = self.settings.weights
+        if weights == POLICY:
+            weights = load_policy().weights[expect]
         z = weights[-1] + sum(w * x for w, x in zip(weights[:-1], features(details),
                                                     strict=True))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
@@ -364,18 +427,29 @@ class WhisperRecognizer(Recognizer):
         answer, details = self.measure(audio, expect, plans, speech)
         if not answer.understood:
             return answer
-        confidence = self.confidence(details)
+        confidence = self.confidence(details, expect)
         found = Answer(answer.kind, answer.value, answer.text, confidence, details)
-        limit = self.settings.min_confidence
+        limit, sure = self.take(expect, details.get("snr"))
         if limit is not None and confidence < limit:
             return self._unsure(found, "low confidence")
-        sure = self.settings.sure
         if limit is not None and sure is not None and confidence < sure:
             again, _ = self.measure(audio, expect, plans, speech, second=True)
             details["second"] = again.text
             if (again.kind, again.value) != (answer.kind, answer.value):
                 return self._unsure(found, "second look disagrees")
         return found
+
+    def take(self, expect: str, snr: float | None = None) -> tuple[float | None, float | None]:
+        """(minimum confidence, second-look limit) for a question of kind ``expect``, the
+        answer ``snr`` dB over its noise (the policy's own threshold for clear answers)."""
+        limit, sure = self.settings.min_confidence, self.settings.sure
+        if limit == POLICY:
+            policy = load_policy()
+            clear = snr is not None and snr >= policy.clear_db
+            limit = (policy.take_clear if clear else policy.take)[expect]
+        if sure == POLICY:
+            sure = load_policy().sure[expect]
+        return limit, sure
 
     def _unsure(self, found: Answer, reason: str) -> Answer:
         """"unknown", with ``found`` as the guess to check when it is sure enough."""

@@ -69,6 +69,15 @@ def judge(text: str, reply: dict | None, expect: str, plans: Sequence[str],
     return found
 
 
+def strictest(expect: str, floor: float) -> float:
+    """The confidence a server's answer needs: the local policy's cut-off for this kind of
+    question in noise (its stricter one), never below ``floor``: a remote answer is never
+    taken with less strictness than a local one."""
+    from coach.hearing.whisper_engine import load_policy
+
+    return max(floor, load_policy().take.get(expect, floor))
+
+
 def _number(value: object) -> float:
     try:
         return min(max(float(value), 0.0), 1.0)
@@ -155,7 +164,7 @@ class RemoteRecognizer(Recognizer):
             else:
                 self.health.answered(heard.ms)
                 answer = judge(heard.text, heard.answer, expect, plans,
-                               self.settings.min_confidence)
+                               strictest(expect, self.settings.min_confidence))
                 answer.details.update(heard_by="server", round_trip_ms=round(heard.ms, 1))
                 return answer
         answer = self.local._decode(audio, expect, plans, speech=speech)
