@@ -65,10 +65,6 @@ class DeviceState(StrEnum):
 
 @dataclass(frozen=True)
 class DeviceSettings:
-    engine: str = "auto"
-    """Recognizer: auto | whisper | vosk | pocketsphinx."""
-    model: str | None = None
-    """Whisper or Vosk model folder, if not the installed one."""
     listen_seconds: float = 5.0
     """Length of one listening window for the start phrase, in seconds; devices are
     checked between windows."""
@@ -214,7 +210,8 @@ class Device:
             from coach.remote.hearing import with_server
 
             self.recognizer = with_server(
-                open_recognizer(self.options.engine, self.settings.paths, self.options.model),
+                open_recognizer(self.settings.hearing.engine, self.settings.paths,
+                                self.settings.hearing.model),
                 self.settings.remote)
         except Exception as error:  # re-raised on the main thread by _recognizer_ready
             self._load_error = error

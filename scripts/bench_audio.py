@@ -219,8 +219,10 @@ def render_row(spec: str) -> dict:
 def session_row(spec: str, prepare: bool) -> dict:
     """A short plan live on the virtual card from an empty speech cache (with ``prepare``:
     warmed first, as ``--prepare`` does); lines late against `say`."""
+    from dataclasses import replace
+
     from coach.dialogue.sources import ScriptSource, recognizer_factory
-    from coach.settings import Paths, Settings
+    from coach.settings import HearingSettings, Paths, Settings
     from coach.store import Store
     from coach.workout.loop import Session, opening_line
     from coach.workout.state import SessionSettings
@@ -245,7 +247,8 @@ def session_row(spec: str, prepare: bool) -> dict:
         voice = Voice(settings.speech, settings.audio.output_rate, settings.paths.speech_cache)
         opening = opening_line(plan)
         voice.prepare([opening])
-        source = ScriptSource(answers, recognizer_factory(settings, "pocketsphinx", None))
+        source = ScriptSource(answers, recognizer_factory(
+            replace(settings, hearing=HearingSettings(engine="pocketsphinx"))))
         speaker = Speaker(settings.audio).start()
         probe = MonitorProbe()
         speaker.wait_until(speaker.now() + speaker.samples(0.5))

@@ -45,12 +45,10 @@ def run(args, settings: Settings) -> int:
     load_plan(args.plan, builtin_library(), settings.paths.data_dir / "plans")  # fail now
     if args.events and args.events != "-":
         check_output(args.events)
-    hearing = settings.hearing
     options = DeviceSettings(
-        engine=hearing.engine, model=hearing.model, retry_seconds=args.retry_seconds,
+        retry_seconds=args.retry_seconds,
         default_plan=args.plan, max_activities=1 if args.once else None,
-        session=SessionSettings(rest_scale=args.rest_scale, max_reps=args.max_reps,
-                                engine=hearing.engine, model=hearing.model))
+        session=SessionSettings(rest_scale=args.rest_scale, max_reps=args.max_reps))
     with EventWriter(args.events) as events:
         device = Device(settings, options, events)
         if args.prepare:

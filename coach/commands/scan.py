@@ -80,13 +80,11 @@ def run(args, settings: Settings) -> int:
                 from coach.dialogue.sources import ScriptSource, recognizer_factory
 
                 answers = ScriptSource(args.answers,
-                                       recognizer_factory(settings, settings.hearing.engine,
-                                                          settings.hearing.model))
+                                       recognizer_factory(settings))
             outcome = scan.render_scan(settings, request, args.out, answers, events)
             print(scan.summary_line(outcome, args.out))
             return 0
         outcome = scan.run_live(settings, request, events, typed=args.typed,
-                                answers_file=args.answers, engine=settings.hearing.engine,
-                                model=settings.hearing.model)
+                                answers_file=args.answers)
         print(scan.summary_line(outcome))
     return 0 if outcome.status in (scan.COMPLETED, scan.STOPPED) else 1

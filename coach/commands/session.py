@@ -8,7 +8,7 @@ from pathlib import Path
 from coach.errors import CoachError
 from coach.events import INTERRUPTED, EventWriter
 from coach.files import check_output
-from coach.settings import ENGINE_HELP, ENGINES, MODEL_HELP, HearingSettings, Settings
+from coach.settings import ENGINE_HELP, ENGINES, MODEL_HELP, Settings
 from coach.workout.run import DEFAULT_PLAN
 from coach.workout.state import SessionSettings
 
@@ -54,7 +54,7 @@ def add_arguments(parser) -> None:
                              "for later runs)")
 
 
-def session_settings(args, hearing: HearingSettings) -> SessionSettings:
+def session_settings(args) -> SessionSettings:
     if args.rest_scale < 0 or args.ready_seconds < 0 or args.answer_seconds <= 0:
         raise CoachError("--rest-scale, --ready-seconds and --answer-seconds must be positive",
                          "e.g. --rest-scale 0.1", exit_code=2)
@@ -64,14 +64,14 @@ def session_settings(args, hearing: HearingSettings) -> SessionSettings:
         rest_scale=args.rest_scale, max_reps=args.max_reps, ready_seconds=args.ready_seconds,
         answer_seconds=args.answer_seconds, warmup=not args.no_warmup,
         phase_words=not args.no_words, rep_numbers=not args.no_words, seed=args.seed,
-        engine=hearing.engine, model=hearing.model, summary=not args.no_summary,
+        summary=not args.no_summary,
         prepare=args.prepare)
 
 
 def run(args, settings: Settings) -> int:
     from coach.workout.run import run_session
 
-    options = session_settings(args, settings.hearing)
+    options = session_settings(args)
     for path in (args.out, args.events):
         if path and path != "-":
             check_output(path)

@@ -400,8 +400,10 @@ class NoSource:
 
 # -- opening the hearing side -------------------------------------------------------------
 
-def open_recognizer(settings: Settings, engine: str, model: str | None):
-    """The recognizer (loads its model); a missing hearing part is one line with a fix."""
+def open_recognizer(settings: Settings):
+    """The recognizer ``settings.hearing`` names (loads its model), behind the Wyoming
+    server ``settings.remote`` names, if any; a missing hearing part is one line with a
+    fix."""
     try:
         from coach.hearing import open_recognizer as open_it
     except ImportError:
@@ -409,19 +411,20 @@ def open_recognizer(settings: Settings, engine: str, model: str | None):
                           "answer with --typed, or with text lines in --answers") from None
     from coach.remote.hearing import with_server
 
-    return with_server(open_it(engine, settings.paths, model), settings.remote)
+    hearing = settings.hearing
+    return with_server(open_it(hearing.engine, settings.paths, hearing.model), settings.remote)
 
 
-def recognizer_factory(settings: Settings, engine: str, model: str | None):
+def recognizer_factory(settings: Settings):
     """A function that opens the recognizer when first needed (WAV lines of a script)."""
-    return lambda: open_recognizer(settings, engine, model)
+    return lambda: open_recognizer(settings)
 
 
-def microphone_source(settings: Settings, engine: str, model: str | None) -> MicrophoneSource:
+def microphone_source(settings: Settings) -> MicrophoneSource:
     """Spoken answers: the recognizer on a newly opened microphone, with a background
     listener for commands while something plays."""
     from coach.audio.engine import Microphone
 
-    recognizer = open_recognizer(settings, engine, model)
-    log.info("coach: listening with %s", getattr(recognizer, "name", engine))
+    recognizer = open_recognizer(settings)
+    log.info("coach: listening with %s", recognizer.name)
     return MicrophoneSource(Microphone(settings.audio).start(), recognizer)

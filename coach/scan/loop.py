@@ -332,17 +332,16 @@ def summary_line(outcome: ScanOutcome, out: Path | None = None) -> str:
 
 
 def run_live(settings: Settings, request: ScanRequest, events: ev.EventWriter, typed: bool = False,
-             answers_file: Path | None = None, engine: str = "auto",
-             model: str | None = None) -> ScanOutcome:
+             answers_file: Path | None = None) -> ScanOutcome:
     """``coach scan`` on the speaker: answers typed, scripted, or (default) spoken."""
     from coach.audio.engine import Speaker
 
     if typed:
         answers: AnswerSource = TypedSource()
     elif answers_file is not None:
-        answers = ScriptSource(answers_file, recognizer_factory(settings, engine, model))
+        answers = ScriptSource(answers_file, recognizer_factory(settings))
     else:
-        answers = microphone_source(settings, engine, model)
+        answers = microphone_source(settings)
     try:
         with Speaker(settings.audio) as speaker:
             hear_through(answers, speaker, settings.audio.echo_cancel)

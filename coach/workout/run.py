@@ -83,9 +83,8 @@ def _live_source(settings: Settings, options: SessionSettings, typed: bool) -> A
     from coach.dialogue.sources import TypedSource, microphone_source, recognizer_factory
 
     if typed:
-        return TypedSource(recognizer_factory=recognizer_factory(settings, options.engine,
-                                                                 options.model))
-    return microphone_source(settings, options.engine, options.model)
+        return TypedSource(recognizer_factory=recognizer_factory(settings))
+    return microphone_source(settings)
 
 
 def run_session(settings: Settings, options: SessionSettings, *, plan: str | None = None,
@@ -107,7 +106,7 @@ def run_session(settings: Settings, options: SessionSettings, *, plan: str | Non
                          "add --answers FILE", exit_code=2)
     if source is None and answers is not None:  # a bad script fails before the store is touched
         source = ScriptSource(Path(answers),
-                              recognizer_factory(settings, options.engine, options.model))
+                              recognizer_factory(settings))
     with Store(settings.paths.database) as store:
         library, chosen, row = _plan_and_resume(store, settings, plan, resume)
         voice = Voice(settings.speech, settings.audio.output_rate, settings.paths.speech_cache)

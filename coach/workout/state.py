@@ -71,10 +71,6 @@ class SessionSettings:
     """The metronome says the rep number at the start of each rep."""
     seed: int | None = None
     """Seed of the cue sampler (None: random)."""
-    engine: str = "auto"
-    """Recognizer for the microphone and WAV answers: auto | vosk | pocketsphinx."""
-    model: str | None = None
-    """Vosk model folder, if not found on its own."""
     summary: bool = True
     """Speak the history's summary at the end, when coach.summary is present."""
     prepare: bool = False
