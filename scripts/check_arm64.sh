@@ -83,8 +83,11 @@ cleanup() {
     [ $BINFMT_MOUNTED = 1 ] && umount /proc/sys/fs/binfmt_misc 2>/dev/null
     return 0
 }
+# fds 3 and 4: the terminal's stdout and stderr, for the interrupt's lines (a trap runs
+# inside whatever redirection the interrupted step had)
+exec 3>&1 4>&2
 trap 'cleanup' EXIT
-trap 'step "interrupted"; cleanup; summary_line; exit 130' INT TERM
+trap 'exec 1>&3 2>&4; step "interrupted"; cleanup; summary_line; exit 130' INT TERM
 
 mount_at() {       # mount_at TARGET MOUNT-ARGS...: mount and remember to unmount
     local target="$1"; shift
@@ -99,7 +102,7 @@ inside() {
     [ -f "$ARM$HOST_CA" ] && ca=(PIP_CERT="$HOST_CA")
     env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         LANG=C.UTF-8 TERM=dumb QEMU_CPU="$CPU" COACH_CARD_DIR="$CARD" "${ca[@]}" \
-        chroot "$ARM" /bin/bash -c "cd $INNER/coach 2>/dev/null; $1"
+        chroot "$ARM" /bin/bash -c "cd $INNER/coach 2>/dev/null; $1" 3>&- 4>&-
 }
 
 # ---- the host: Debian's emulator, its binfmt registration, debootstrap ------------------
@@ -346,7 +349,8 @@ main() {
         while read -r f; do files+=("$REALDEV/$f"); inner+=("$INNER/shared/data/realdev/$f"); done \
             < <(pick_recordings)
         step "coach hear on ${#files[@]} realdev recordings: x86 (this machine)"
-        (cd "$PROJECT" && ./scripts/run.sh hear "${files[@]}" --expect reps) 2>"$OUT/hear-x86.err" \
+        (cd "$PROJECT" && ./scripts/run.sh hear "${files[@]}" --expect reps 3>&- 4>&-) \
+            2>"$OUT/hear-x86.err" \
             | tee "$OUT/hear-x86.jsonl" | hear_fields > "$OUT/hear-x86.txt"
         step "coach hear on the same recordings: arm64 ($CPU)"
         inside "./scripts/run.sh hear ${inner[*]} --expect reps" 2>"$OUT/hear-arm64.err" \
