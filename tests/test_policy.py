@@ -237,6 +237,7 @@ def test_a_voiced_session_takes_felt_it_the_first_time(card, tmp_path):
     said = [r["text"] for r in read_events(events) if r["type"] == "say"]
     assert sum(s.startswith("Did you feel it") for s in said) == 2, said
     assert not any("feel it" in s and s.startswith("Sorry") for s in said), said
-    # taken, or once checked aloud ("You felt it, right?") and confirmed: the Piper voice's
-    # "I felt it" came through the card at 0.63, under the 0.85 floor for clear answers
-    assert said.count(FELT_CHECKS[True]) <= 1, said
+    # taken, or checked aloud at most once per set ("You felt it, right?") and confirmed:
+    # the Piper voice's "I felt it" came through the card at 0.63, under the 0.85 floor for
+    # clear answers, and the echo canceller (on by default) can lower it further
+    assert said.count(FELT_CHECKS[True]) <= 2, said

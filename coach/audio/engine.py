@@ -243,7 +243,11 @@ class Speaker(_Mixer):
 
     @property
     def active(self) -> bool:
-        return self._stream is not None and self._stream.active
+        stream = self._stream
+        try:
+            return stream is not None and stream.active
+        except devices.sounddevice_module().PortAudioError:  # closed meanwhile: device gone
+            return False
 
     @property
     def output_latency(self) -> float:
@@ -459,7 +463,11 @@ class Microphone:
 
     @property
     def active(self) -> bool:
-        return self._stream is not None and self._stream.active
+        stream = self._stream
+        try:
+            return stream is not None and stream.active
+        except devices.sounddevice_module().PortAudioError:  # closed meanwhile: device gone
+            return False
 
     # -- echo cancellation ------------------------------------------------------------
     def cancel_echo(self, speaker, enabled: bool = True) -> str:
