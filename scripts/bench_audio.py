@@ -224,7 +224,8 @@ def session_row(spec: str, prepare: bool) -> dict:
     from coach.dialogue.sources import ScriptSource, recognizer_factory
     from coach.settings import HearingSettings, Paths, Settings
     from coach.store import Store
-    from coach.workout.loop import Session, opening_line
+    from coach.workout.lines import opening_line
+    from coach.workout.loop import Session
     from coach.workout.state import SessionSettings
 
     folder = Path(tempfile.mkdtemp(prefix="coach-bench-session-"))

@@ -14,8 +14,7 @@ import pytest
 from coach.audio.virtual_card import ATHLETE_SINK, SPEAKER_SINK
 from coach.events import read_events
 from coach.store import Store
-from coach.workout.lines import carry_on
-from coach.workout.loop import MICROPHONE_GONE
+from coach.workout.lines import MICROPHONE_GONE, carry_on
 
 from .conftest import run_coach
 from .live import QUICK_PLAN, CoachRun, remove_sink, restore_sink, state

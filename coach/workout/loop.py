@@ -61,7 +61,7 @@ from coach.workout.asking import answers
 from coach.workout.control import DeviceLost, Leave, SkipExercise, SkipSet, Stop
 from coach.workout.counting import count
 from coach.workout.deciding import Deciding, read_sore, spoken_summary
-from coach.workout.lines import MICROPHONE_GONE, opening_line, tempo_words  # noqa: F401
+from coach.workout.lines import opening_line
 from coach.workout.lost import Lost
 from coach.workout.resting import rest
 from coach.workout.saving import Saving
