@@ -140,6 +140,9 @@ def test_a_remote_answer_needs_at_least_the_local_policys_confidence():
     reply = {"kind": "reps", "value": 8, "confidence": 0.95}
     assert policy.take["reps"] > 0.95
     assert judge("8", reply, "reps", (), strictest("reps", 0.9)).kind == "unknown"
+    # an answer well over its noise gets the local cut-off for clear answers, never below 0.9
+    for kind, local in policy.take_clear.items():
+        assert strictest(kind, 0.9, snr=policy.clear_db + 10) == max(local, 0.9), kind
 
 
 def test_server_addresses():

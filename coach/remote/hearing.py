@@ -69,13 +69,16 @@ def judge(text: str, reply: dict | None, expect: str, plans: Sequence[str],
     return found
 
 
-def strictest(expect: str, floor: float) -> float:
+def strictest(expect: str, floor: float, snr: float | None = None) -> float:
     """The confidence a server's answer needs: the local policy's cut-off for this kind of
-    question in noise (its stricter one), never below ``floor``: a remote answer is never
-    taken with less strictness than a local one."""
+    question, for an answer ``snr`` dB over its noise (None: the stricter cut-off, for
+    noise), never below ``floor``: a remote answer is never taken with less strictness
+    than a local one."""
     from coach.hearing.whisper_engine import load_policy
 
-    return max(floor, load_policy().take.get(expect, floor))
+    policy = load_policy()
+    clear = snr is not None and snr >= policy.clear_db
+    return max(floor, (policy.take_clear if clear else policy.take).get(expect, floor))
 
 
 def _number(value: object) -> float:
@@ -163,8 +166,12 @@ class RemoteRecognizer(Recognizer):
                 tried_ms = (time.perf_counter() - started) * 1000
             else:
                 self.health.answered(heard.ms)
-                answer = judge(heard.text, heard.answer, expect, plans,
-                               strictest(expect, self.settings.min_confidence))
+                from coach.hearing.whisper_engine import signal_to_noise
+
+                # the clip's own loudness over its noise, measured here as local hearing does
+                limit = strictest(expect, self.settings.min_confidence,
+                                  signal_to_noise(audio, speech))
+                answer = judge(heard.text, heard.answer, expect, plans, limit)
                 answer.details.update(heard_by="server", round_trip_ms=round(heard.ms, 1))
                 return answer
         answer = self.local._decode(audio, expect, plans, speech=speech)
