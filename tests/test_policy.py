@@ -109,25 +109,22 @@ def test_real_speakers_held_apart_are_logged_right_in_one_exchange(whisper):
     assert (taken + checked) / len(items) >= 0.8, (taken, checked, len(items))
 
 
-@pytest.mark.parametrize("text,voice,taken", [
-    ("felt it", "piper -400", False), ("felt it", "piper -300", True),
-    ("felt it", "piper +200", True), ("felt it", "piper +400", False),
-    ("felt it", "en-us", True), ("felt it", "en-gb-x-rp+f2", True),
-    ("I felt it", "piper -300", True), ("yes", "piper +400", True),
-    ("didn't feel it", "piper -300", True)])
-def test_felt_it_is_logged_in_one_exchange_from_any_voice(whisper, text, voice, taken):
-    """Heard as the workout's felt question hears it ("any"): taken the first time, or
-    (``taken`` False: the deepest and highest Piper shifts, 0.67 and 0.84 against the
-    0.85 floor for clear answers) checked aloud with the right guess, one "yes" away."""
+@pytest.mark.parametrize("text,voice", [
+    ("felt it", "piper -400"), ("felt it", "piper -300"), ("felt it", "piper +200"),
+    ("felt it", "piper +400"), ("felt it", "en-us"), ("felt it", "en-gb-x-rp+f2"),
+    ("I felt it", "piper -300"), ("yes", "piper +400"), ("didn't feel it", "piper -300")])
+def test_felt_it_is_taken_the_first_time_from_any_voice(whisper, text, voice):
+    """Heard as the workout's felt question hears it ("any"): taken outright, with no
+    check (the deepest and highest Piper shifts came out at 0.67 and 0.84, under the
+    old 0.85 floor for clear answers; the floor is now the model's even odds, 0.5)."""
     if voice.startswith("piper"):
         audio = synth.pad(synth.piper(text, int(voice.split()[1]), steady=True))
     else:
         audio = synth.pad(synth.speak(text, voice, 150))
     answer = whisper.decode(audio, "any")
     truth = parse(text, "felt")
-    logged = answer if taken else checked_guess(answer)
-    assert logged is not None, answer.details
-    assert (logged.kind, logged.value) == (truth.kind, truth.value), answer.details
+    assert answer.understood, answer.details
+    assert (answer.kind, answer.value) == (truth.kind, truth.value), answer.details
 
 
 def test_hear_prints_the_guess_the_coach_would_check(whisper, tmp_path, capsys, monkeypatch):
@@ -182,8 +179,8 @@ rest = 20
 def test_a_voiced_session_takes_felt_it_the_first_time(card, tmp_path):
     """`coach session` on the virtual card; the athlete answers into its microphone: set
     1 in an espeak-ng voice, set 2 in the Piper voice 300 cents down (never the coach's
-    own voice). "Did you feel it?" is asked once per set and "felt it" is logged in that
-    exchange (taken, or checked aloud once and confirmed)."""
+    own voice). "Did you feel it?" is asked once per set and "felt it" is taken the
+    first time: no check, no second ask (the echo canceller is on, as by default)."""
     import subprocess
     import sys
     import time
@@ -237,7 +234,41 @@ def test_a_voiced_session_takes_felt_it_the_first_time(card, tmp_path):
     said = [r["text"] for r in read_events(events) if r["type"] == "say"]
     assert sum(s.startswith("Did you feel it") for s in said) == 2, said
     assert not any("feel it" in s and s.startswith("Sorry") for s in said), said
-    # taken, or checked aloud at most once per set ("You felt it, right?") and confirmed:
-    # the Piper voice's "I felt it" came through the card at 0.63, under the 0.85 floor for
-    # clear answers, and the echo canceller (on by default) can lower it further
-    assert said.count(FELT_CHECKS[True]) <= 2, said
+    # taken the first time: never checked aloud ("You felt it, right?")
+    assert FELT_CHECKS[True] not in said, said
+
+
+def _command_guess(value: str, text: str) -> Answer:
+    guess = Answer("command", value, text, 0.6)
+    return Answer("unknown", None, text, 0.6, {"reason": "low confidence"}, maybe=guess)
+
+
+def test_an_unsure_command_is_checked_aloud_and_done_only_on_a_yes():
+    """At a question: an unsure "skip exercise" is said back ("Skip this exercise,
+    right?"); the yes does it, a no asks the question again and is not checked twice.
+    While paused or at "Ready?" (``command_heard``): the same check."""
+    from coach.dialogue.ask import COMMAND_CHECKS, command_heard
+
+    said, done = [], []
+    replies = iter([_command_guess("skip exercise", "skip exercise"), parse("yes", "felt")])
+    answer = ask(Question("How many reps?", "reps", "Sorry?", 0.0, confirm=check_line),
+                 said.append, lambda q: next(replies), lambda a: done.append(a) or False)
+    assert answer is None and [(a.value, a.details["confirmed"]) for a in done] == \
+        [("skip exercise", True)]
+    assert said == ["How many reps?", COMMAND_CHECKS["skip exercise"]]
+    said.clear()
+    done.clear()
+    replies = iter([_command_guess("skip", "skip"), parse("no", "felt"),
+                    _command_guess("skip", "skip"), parse("twelve", "reps")])
+    answer = ask(Question("How many reps?", "reps", "Sorry?", 0.0, confirm=check_line),
+                 said.append, lambda q: next(replies), lambda a: done.append(a) or True)
+    assert (answer.kind, answer.value) == ("reps", 12) and not done
+    assert said.count(COMMAND_CHECKS["skip"]) == 1
+    said.clear()
+    heard = command_heard(_command_guess("resume", "carry on"), said.append,
+                          lambda q: parse("yes", "felt"), 1.0)
+    assert (heard.kind, heard.value) == ("command", "resume") and said == ["Carry on, right?"]
+    heard = command_heard(_command_guess("stop", "stop"), said.append,
+                          lambda q: parse("no", "felt"), 1.0)
+    assert heard.kind == "unknown"
+    assert checked_guess(_command_guess("pause", "pause")).value == "pause"

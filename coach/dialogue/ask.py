@@ -17,7 +17,9 @@ did you feel it?) and the scan's check-in (how do you feel? anything sore?) use:
   ``question.confirm`` has a line for it ("Twelve reps, right?"): "yes" takes the guess
   (``details["confirmed"]``), "no" or no clear reply asks the question again (counted as
   unclear). A yes/no is the easiest answer to hear, so one short check beats asking
-  for the number again, and a guess is never logged without the athlete's yes;
+  for the number again, and a guess is never logged without the athlete's yes; an
+  unsure command is checked the same way ("Skip this exercise, right?") and done on
+  the yes;
 - a guess the athlete denied ("no") is not taken or checked again within the same
   question: the same mishearing of the next answer would otherwise log what they just
   said was wrong. Heard again, it counts as unclear.
@@ -96,14 +98,18 @@ def ask(question: Question, say: Callable[[str], None],
         check = _check_line(question, answer, denied)
         if check is not None and (question.turns is None or turns < question.turns):
             turns += 1
-            say(check)
-            reply = listen(Question(check, CONFIRM, question.again, question.timeout,
-                                    listen_expect=CONFIRM_GRAMMAR))
+            reply = _check(check, question.timeout, say, listen, question.again)
             if reply is None:
                 return None
             if reply.kind == "felt" and reply.value is True:
                 maybe = answer.maybe
-                return replace(maybe, details={**maybe.details, "confirmed": True})
+                confirmed = replace(maybe, details={**maybe.details, "confirmed": True})
+                if confirmed.kind != "command":
+                    return confirmed
+                if not on_command(confirmed):
+                    return None
+                text = question.text  # the command was done: the question again
+                continue
             if reply.details.get(DEVICE) or reply.kind == "command":
                 if reply.kind == "command" and not on_command(reply):
                     return None
@@ -118,19 +124,53 @@ def ask(question: Question, say: Callable[[str], None],
     return None
 
 
+def _check(line: str, timeout: float, say: Callable[[str], None],
+           listen: Callable[[Question], Answer | None], again: str | None = None
+           ) -> Answer | None:
+    """Say the check ``line`` and hear the reply with the yes / no grammar."""
+    say(line)
+    return listen(Question(line, CONFIRM, again or line, timeout,
+                           listen_expect=CONFIRM_GRAMMAR))
+
+
+def command_heard(answer: Answer, say: Callable[[str], None],
+                  listen: Callable[[Question], Answer | None], timeout: float) -> Answer:
+    """What a moment that waits only for a command (paused, "Ready?") acts on: the
+    command in ``answer``; an unsure command guess checked aloud first ("Carry on,
+    right?") and, on the yes, the guess; else ``answer`` (or a command said instead of
+    the yes)."""
+    maybe = answer.maybe
+    if answer.understood or maybe is None or maybe.kind != "command":
+        return answer
+    line = check_line(maybe)
+    reply = None if line is None else _check(line, timeout, say, listen)
+    if reply is not None and reply.kind == "felt" and reply.value is True:
+        return replace(maybe, details={**maybe.details, "confirmed": True})
+    return reply if reply is not None and reply.kind == "command" else answer
+
+
 def _meaning(answer: Answer) -> tuple[str, object]:
     return answer.kind, repr(answer.value)
 
 
 #: How an unsure yes / no is checked ("felt it" heard, not sure enough): said back.
 FELT_CHECKS = {True: "You felt it, right?", False: "You didn't feel it, right?"}
+#: How an unsure command is checked: what it would do, said back ("skip exercise" and
+#: "skip" sound alike, so the check names what each skips).
+COMMAND_CHECKS = {"pause": "Pause, right?", "resume": "Carry on, right?",
+                  "repeat": "Say that again, right?", "skip": "Skip this set, right?",
+                  "skip exercise": "Skip this exercise, right?", "stop": "Stop, right?",
+                  "slower": "Slower, right?", "faster": "Faster, right?",
+                  "next": "Next, right?", "done": "Done, right?"}
 
 
-def check_line(guess: Answer, seconds: bool = False, yes_no: bool = True) -> str | None:
+def check_line(guess: Answer, seconds: bool = False, yes_no: bool = True,
+               commands: bool = True) -> str | None:
     """What the coach says to check a guess ("12 reps, right?", "In your shoulders,
-    right?", "You feel tense, right?", "You felt it, right?"; ``seconds``: a count of
-    seconds held). None for "nowhere". ``yes_no`` False: a yes / no guess is not checked
-    (asked again, the rule before issue 23; the benchmark's "old" policy)."""
+    right?", "You feel tense, right?", "You felt it, right?", "Pause, right?";
+    ``seconds``: a count of seconds held). None for "nowhere". ``yes_no`` False: a
+    yes / no guess is not checked (asked again, the rule before issue 23; the
+    benchmark's "old" policy); ``commands`` False: nor is a command guess."""
     if guess.kind == "felt" and yes_no and isinstance(guess.value, bool):
         return FELT_CHECKS[guess.value]
     if guess.kind == "reps":
@@ -140,6 +180,8 @@ def check_line(guess: Answer, seconds: bool = False, yes_no: bool = True) -> str
         return f"In your {guess.value}, right?"
     if guess.kind == "feeling":
         return f"You feel {guess.value}, right?"
+    if guess.kind == "command" and commands:
+        return COMMAND_CHECKS.get(guess.value)
     return None
 
 
@@ -147,7 +189,7 @@ def checked_guess(answer: Answer, seconds: bool = False) -> Answer | None:
     """The guess the workout's dialogue would check aloud for this answer (None: it is
     taken, or asked again): what ``coach hear`` shows as "maybe"."""
     maybe = answer.maybe
-    if answer.understood or maybe is None or maybe.kind == "command":
+    if answer.understood or maybe is None:
         return None
     return maybe if check_line(maybe, seconds) is not None else None
 
@@ -159,6 +201,6 @@ def _check_line(question: Question, answer: Answer,
     maybe = answer.maybe
     if maybe is None or question.confirm is None or _meaning(maybe) in denied:
         return None
-    if not question.accept(maybe) or maybe.kind == "command":
+    if maybe.kind != "command" and not question.accept(maybe):
         return None
     return question.confirm(maybe)

@@ -39,7 +39,7 @@ from coach.core.answers import Answer
 from coach.core.library import Exercise, Library
 from coach.core.plans import Plan, PlanExercise
 from coach.core.tempo import parse_tempo
-from coach.dialogue.ask import DEVICE, device_answer
+from coach.dialogue.ask import DEVICE, command_heard, device_answer
 from coach.dialogue.commands import Action
 from coach.dialogue.sources import NOTICE, AnswerSource
 from coach.events import (
@@ -200,6 +200,11 @@ class Session:
         return answer
 
     # -- commands -------------------------------------------------------------------------
+    def _command(self, answer: Answer) -> Answer:
+        """``answer``, or the command it may be, checked aloud ("Carry on, right?")."""
+        return command_heard(answer, self.say, lambda q: self.listen(
+            q.expect, q.listen_expect, q.timeout), self.settings.answer_seconds)
+
     def _action(self, answer: Answer) -> Action:
         """What a command does now: the dialogue table at the state's moment."""
         return control.action(self.state, str(answer.value))
@@ -223,7 +228,8 @@ class Session:
         self.say(lines.PAUSED)
         try:
             while True:
-                answer = self.listen("command", timeout=self.settings.pause_listen_seconds)
+                answer = self._command(self.listen(
+                    "command", timeout=self.settings.pause_listen_seconds))
                 if answer.kind == "command":
                     self._obey(self._action(answer))
         except Leave:
@@ -281,7 +287,8 @@ class Session:
         self._enter(State.READY)
         while True:
             self.say(lines.READY)
-            answer = self.listen("command", timeout=self.settings.ready_seconds, optional=True)
+            answer = self._command(self.listen("command", timeout=self.settings.ready_seconds,
+                                               optional=True))
             if answer.details.get(DEVICE):
                 continue
             if answer.kind != "command":
