@@ -444,7 +444,7 @@ def fit(quick: bool, reuse: bool = False) -> int:
         def taken(t: float, conf=conf, agree=agree) -> np.ndarray:
             return (conf >= t) & ((conf >= min(0.97, t + 0.1)) | agree)
 
-        def lowest(rows: np.ndarray, right=right) -> float:
+        def lowest(rows: np.ndarray, right=right, conf=conf) -> float:
             """The lowest threshold taking at most ``WRONG_SHARE`` more of ``rows``
             wrongly than the strictest one (0.97) does: a mistake made at any confidence
             is the recognizer's, not the threshold's (it is counted in the tables)."""
