@@ -29,7 +29,9 @@ small reverberant room. Fitting uses the first 10 s of each noise, tables the la
 Engines: "old" (Whisper as before issue 23: one 0.9 threshold, per-phrase scores, yes /
 no and commands re-asked), "new" (the shipped ``coach/data/policy.toml``, an unsure yes /
 no or command checked aloud: "You felt it, right?", "Pause, right?"), "new-reask" (the
-same, an unsure yes / no asked again instead; felt question only), "pocketsphinx". The
+same, an unsure yes / no asked again instead; felt question only), "new-narrow" (asked
+again and the answer heard with the yes / no grammar only; felt question only),
+"pocketsphinx". The
 ceiling is the best allowed phrase Whisper finds, taken whatever its confidence.
 Times are CPU time of this process (one thread). Tables go to stdout, progress to stderr.
 """
@@ -299,7 +301,7 @@ def engine(name: str):
                                    per_meaning=False)
         return (WhisperRecognizer(whisper_model_dir(), settings=settings),
                 partial(check_line, yes_no=False, commands=False))
-    if name == "new-reask":  # the new policy, an unsure yes / no asked again
+    if name in ("new-reask", "new-narrow"):  # an unsure yes / no asked again
         return WhisperRecognizer(whisper_model_dir()), partial(check_line, yes_no=False)
     return WhisperRecognizer(whisper_model_dir()), check_line
 
@@ -327,7 +329,7 @@ def run(name: str, chosen: list[Item], retries: int = 2) -> list[dict]:
             answers = [first] + [lambda a=a: a for a in audio[1:]]
             outcome = play(recognizer, item.expect, answers, item.truth,
                            replies.__getitem__, confirm, retries,
-                           accepts(item.kind, item.expect))
+                           accepts(item.kind, item.expect), narrow=name == "new-narrow")
             ms = (time.process_time() - started) * 1000
             best = first if first.understood else (
                 parse(first.details["phrase"], item.expect) if "phrase" in first.details
@@ -599,7 +601,7 @@ def main() -> int:
     for name in args.engines.split(","):
         log(f"running {name} ...")
         # "new-reask": the repair of an unsure yes / no compared, on the felt question only
-        mine = [i for i in chosen if i.kind == "felt"] if name == "new-reask" else chosen
+        mine = [i for i in chosen if i.kind == "felt"] if name.startswith("new-") else chosen
         table(name, run(name, mine))
     return 0
 

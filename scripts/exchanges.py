@@ -81,16 +81,18 @@ def dialogue(recognizer, expect: str, answers: list, truth, say) -> tuple[str, i
 
 
 def play(recognizer, expect: str, answers: list, truth, say, confirm,
-         retries: int = 2, accept=None) -> dict:
+         retries: int = 2, accept=None, narrow: bool = False) -> dict:
     """``dialogue``'s exchange with the check lines ``confirm`` (``check_line`` or a
     variant) and ``retries``, as a dict: "end" ("right", "wrong": logged or acted on,
     "nothing": nothing logged; for a non-answer, ``truth`` None, "nothing" is right),
     ``accept``: what the question takes (default: any understood answer).
     "first" (the same for the first answer alone: "again" when the coach needed
     another), "turns" (answers and replies heard), "checked" (None: no check; else
-    whether the first check named the right guess)."""
+    whether the first check named the right guess). ``narrow``: after an unclear answer
+    whose guess was a yes / no, the next answer is heard with the yes / no grammar
+    only (a narrower grammar on the second try, measured against a check aloud)."""
     from coach.core.answers import Answer
-    from coach.dialogue.ask import CONFIRM, Question, ask
+    from coach.dialogue.ask import CONFIRM, CONFIRM_GRAMMAR, Question, ask
 
     pending, checks, heard, acted = list(answers), [], [], []
 
@@ -103,7 +105,10 @@ def play(recognizer, expect: str, answers: list, truth, say, confirm,
             reply = recognizer.decode(say(words), question.listen_expect)
         elif pending:
             given = pending.pop(0)
-            reply = given if isinstance(given, Answer) else recognizer.decode(given(), expect)
+            guess = heard[-1].maybe if heard else None
+            grammar = CONFIRM_GRAMMAR if narrow and guess is not None and \
+                guess.kind == "felt" else expect
+            reply = given if isinstance(given, Answer) else recognizer.decode(given(), grammar)
             heard.append(reply)
         else:
             return None  # the athlete has nothing more to say

@@ -247,6 +247,8 @@ def test_an_unsure_command_is_checked_aloud_and_done_only_on_a_yes():
     """At a question: an unsure "skip exercise" is said back ("Skip this exercise,
     right?"); the yes does it, a no asks the question again and is not checked twice.
     While paused or at "Ready?" (``command_heard``): the same check."""
+    from dataclasses import replace
+
     from coach.dialogue.ask import COMMAND_CHECKS, command_heard
 
     said, done = [], []
@@ -271,4 +273,9 @@ def test_an_unsure_command_is_checked_aloud_and_done_only_on_a_yes():
     heard = command_heard(_command_guess("stop", "stop"), said.append,
                           lambda q: parse("no", "felt"), 1.0)
     assert heard.kind == "unknown"
+    weak = _command_guess("stop", "stop")
+    weak = replace(weak, maybe=replace(weak.maybe, confidence=0.4))
+    said.clear()
+    assert command_heard(weak, said.append, lambda q: parse("yes", "felt"), 1.0) is weak
+    assert not said  # while waiting, a guess under even odds is not worth a check
     assert checked_guess(_command_guess("pause", "pause")).value == "pause"

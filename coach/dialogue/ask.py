@@ -133,14 +133,20 @@ def _check(line: str, timeout: float, say: Callable[[str], None],
                            listen_expect=CONFIRM_GRAMMAR))
 
 
+#: The least confidence of a command guess checked aloud while the coach only waits.
+WAITING_CHECK = 0.5
+
+
 def command_heard(answer: Answer, say: Callable[[str], None],
                   listen: Callable[[Question], Answer | None], timeout: float) -> Answer:
     """What a moment that waits only for a command (paused, "Ready?") acts on: the
     command in ``answer``; an unsure command guess checked aloud first ("Carry on,
     right?") and, on the yes, the guess; else ``answer`` (or a command said instead of
-    the yes)."""
+    the yes). Only a guess at even odds or better is checked: while the coach waits,
+    the other choice is silence, and chatter nearby should not be answered with checks."""
     maybe = answer.maybe
-    if answer.understood or maybe is None or maybe.kind != "command":
+    if answer.understood or maybe is None or maybe.kind != "command" or \
+            maybe.confidence < WAITING_CHECK:
         return answer
     line = check_line(maybe)
     reply = None if line is None else _check(line, timeout, say, listen)
