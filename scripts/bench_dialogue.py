@@ -446,14 +446,14 @@ def fit(quick: bool, reuse: bool = False) -> int:
         def taken(t: float, conf=conf, agree=agree) -> np.ndarray:
             return (conf >= t) & ((conf >= min(0.97, t + 0.1)) | agree)
 
-        def lowest(rows: np.ndarray, right=right, conf=conf) -> float:
+        def lowest(rows: np.ndarray, right=right, conf=conf, taken=taken) -> float:
             """The lowest threshold taking at most ``WRONG_SHARE`` more of ``rows``
             wrongly than the strictest one (0.97) does: a mistake made at any confidence
             is the recognizer's, not the threshold's (it is counted in the tables)."""
             floor = np.sum((taken(0.97) & ~right)[rows])
             found = next((float(t) for t in GRID if np.sum(
                 (taken(t) & ~right)[rows]) <= floor + WRONG_SHARE * np.sum(rows)), 0.97)
-            under = conf[rows & ~right & (conf < found)]  # wrong answers it leaves out
+            under = conf[rows & ~right & ~taken(found)]  # wrong answers it leaves out
             if len(under):
                 found = max(found, float(under.max()) + MARGIN)
             return round(min(0.97, found), 2)

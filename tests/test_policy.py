@@ -279,3 +279,14 @@ def test_an_unsure_command_is_checked_aloud_and_done_only_on_a_yes():
     assert command_heard(weak, said.append, lambda q: parse("yes", "felt"), 1.0) is weak
     assert not said  # while waiting, a guess under even odds is not worth a check
     assert checked_guess(_command_guess("pause", "pause")).value == "pause"
+
+
+def test_nothing_sore_is_never_taken_on_the_clear_answers_threshold():
+    """A wrong "nothing" hides a sore spot: under the sore question's noisy threshold it
+    is checked aloud, whatever the answer's loudness over its noise."""
+    from coach.hearing.whisper_engine import stores_nothing
+
+    nothing = parse("nothing", "sore")
+    assert stores_nothing(nothing) and not stores_nothing(parse("my knees hurt", "sore"))
+    assert check_line(nothing) == "Nothing sore, right?"
+    assert checked_guess(Answer("unknown", None, "", 0.6, maybe=nothing)) == nothing

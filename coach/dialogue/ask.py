@@ -174,7 +174,7 @@ def check_line(guess: Answer, seconds: bool = False, yes_no: bool = True,
                commands: bool = True) -> str | None:
     """What the coach says to check a guess ("12 reps, right?", "In your shoulders,
     right?", "You feel tense, right?", "You felt it, right?", "Pause, right?";
-    ``seconds``: a count of seconds held). None for "nowhere". ``yes_no`` False: a
+    ``seconds``: a count of seconds held). ``yes_no`` False: a
     yes / no guess is not checked (asked again, the rule before issue 23; the
     benchmark's "old" policy); ``commands`` False: nor is a command guess."""
     if guess.kind == "felt" and yes_no and isinstance(guess.value, bool):
@@ -182,8 +182,9 @@ def check_line(guess: Answer, seconds: bool = False, yes_no: bool = True,
     if guess.kind == "reps":
         unit = ("second", "seconds") if seconds else ("rep", "reps")
         return f"{guess.value} {unit[guess.value != 1]}, right?"
-    if guess.kind == "where" and guess.value is not None:
-        return f"In your {guess.value}, right?"
+    if guess.kind == "where":
+        return "Nothing sore, right?" if guess.value is None else \
+            f"In your {guess.value}, right?"
     if guess.kind == "feeling":
         return f"You feel {guess.value}, right?"
     if guess.kind == "command" and commands:
