@@ -116,6 +116,10 @@ class RemoteSettings:
     min_confidence: float = 0.9
     """A server's answer below this confidence is only a guess to check (the local
     Whisper's own limit)."""
+    max_wait: float = 0.25
+    """Seconds a turn may wait in a busy ``coach serve``'s queue; a longer wait gets
+    "busy" at once and the turn is heard locally (about one local decode: waiting
+    longer than hearing it oneself helps nobody)."""
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,12 @@ One run, every server on 127.0.0.1:
    round trip (remote turn minus the server's decode time);
 2. answers logged right / wrong / not logged, local against remote, on the same set;
 3. `coach serve` under load, 1, 4 and 16 clients: saturated (each client sends its next
-   answer as soon as it has the last one) and paced (each client answers every 3 s on
-   average, Poisson arrivals, as lifters between sets): answers/s, p50 and p95 latency,
-   the server's peak memory (VmHWM) against its memory once loaded (one model);
+   answer as soon as it has the last one), with every request queued ("queue") or
+   with the coach's own load shedding ("shed": busy at once when the queue is longer
+   than the client will wait, the turn heard on the speaker), and paced (each client
+   answers every 3 s on average, Poisson arrivals, as lifters between sets): turns,
+   server answers/s, p50 and p95 of the lifter's turn, the server's peak memory
+   (VmHWM) against its memory once loaded (one model);
 4. the fallback when the server dies: refused (killed before the turn), reset (killed
    during the turn) and silent (takes the connection, never answers): time until local
    hearing takes the turn, and turns lost.
@@ -175,33 +178,56 @@ def latency_and_accuracy(local, address, data) -> None:
            for side, s in scores.items()])
 
 
-def load(address, pid: int, data, seconds: float, loaded_mb: float) -> None:
+def load(address, pid: int, data, seconds: float, loaded_mb: float, local) -> None:
+    """Rows of parallel clients. "queue": every request waits its turn (the server as
+    before load shedding, and what a plain client gets); "shed": the coach's own
+    request, which says how long it will wait (``RemoteSettings.max_wait``) and gets
+    "busy" at once when the queue is longer. A shed turn is heard on the speaker itself:
+    its time is the busy reply plus that clip's local decode measured alone (each coach
+    speaker decodes on its own CPU; on this one machine 16 clients' local decodes
+    would share the server's two cores, which is not the case being measured)."""
+    alone = []
+    for _, audio, _ in data:  # each clip's local decode, alone, one thread
+        started = time.perf_counter()
+        local.decode(audio, "reps")
+        alone.append((time.perf_counter() - started) * 1000)
+    wait = RemoteSettings().max_wait
     rows = []
-    for mode in ("saturated", "paced"):
+    for mode, policy in (("saturated", "queue"), ("saturated", "shed"), ("paced", "shed")):
         for clients in (1, 4, 16):
-            latencies: list[float] = []
-            failures = [0]
+            turns: list[float] = []
+            served: list[float] = []
+            failures, shed = [0], [0]
             stop_at = time.monotonic() + (seconds if mode == "saturated" else 3 * seconds)
             lock = threading.Lock()
 
-            def client(seed: int, mode=mode, stop_at=stop_at, latencies=latencies,
-                       failures=failures, lock=lock) -> None:
+            def client(seed: int, mode=mode, policy=policy, stop_at=stop_at, turns=turns,
+                       served=served, failures=failures, shed=shed, lock=lock) -> None:
                 rng = random.Random(seed)
+                question = {"expect": "reps", **({"wait": wait} if policy == "shed" else {})}
                 while time.monotonic() < stop_at:
                     if mode == "paced":
                         time.sleep(rng.expovariate(1 / 3.0))
                         if time.monotonic() >= stop_at:
                             return
-                    _, audio, _ = data[rng.randrange(len(data))]
+                    pick = rng.randrange(len(data))
                     started = time.perf_counter()
                     try:
-                        wire.transcribe(address, audio, [], {"expect": "reps"}, 60)
+                        wire.transcribe(address, data[pick][1], [], question, 60)
+                    except wire.ServerBusy:
+                        busy_ms = (time.perf_counter() - started) * 1000
+                        with lock:
+                            shed[0] += 1
+                            turns.append(busy_ms + alone[pick])
+                        continue
                     except wire.ServerError:
                         with lock:
                             failures[0] += 1
                         continue
                     with lock:
-                        latencies.append((time.perf_counter() - started) * 1000)
+                        took = (time.perf_counter() - started) * 1000
+                        turns.append(took)
+                        served.append(took)
 
             started = time.monotonic()
             threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
@@ -211,21 +237,24 @@ def load(address, pid: int, data, seconds: float, loaded_mb: float) -> None:
                 thread.join()
             took = time.monotonic() - started
             if clients == 1:
-                single_p95 = p95(latencies) if latencies else float("nan")
-            rows.append([mode, str(clients), str(len(latencies)),
-                         f"{len(latencies) / took:.1f}",
-                         f"{statistics.median(latencies):.0f}" if latencies else "-",
-                         f"{p95(latencies):.0f}" if latencies else "-",
-                         f"{p95(latencies) / single_p95:.1f}x" if latencies else "-",
+                single_p95 = p95(turns) if turns else float("nan")
+            rows.append([mode, policy, str(clients), str(len(turns)),
+                         f"{len(served) / took:.1f}", str(shed[0]),
+                         f"{statistics.median(turns):.0f}" if turns else "-",
+                         f"{p95(turns):.0f}" if turns else "-",
+                         f"{p95(turns) / single_p95:.1f}x" if turns else "-",
+                         f"{p95(served):.0f}" if served else "-",
                          str(failures[0]),
                          f"{memory_mb(pid, 'VmHWM'):.0f}",
                          f"{memory_mb(pid, 'VmHWM') - loaded_mb:+.0f}"])
-            progress(f"  load {mode} {clients}: {rows[-1]}")
+            progress(f"  load {mode} {policy} {clients}: {rows[-1]}")
     table(f"coach serve under load ({seconds:.0f} s per row, paced: {3 * seconds:.0f} s; "
-          f"one decode worker, one thread; loaded = {loaded_mb:.0f} MB resident after "
-          "its first answer: one model at work)",
-          ["load", "clients", "answers", "answers/s", "p50 ms", "p95 ms",
-           "p95 / 1 client", "failed", "peak MB", "peak - loaded MB"], rows)
+          f"one decode worker, one thread; shed: the client waits at most {wait} s in the "
+          f"queue; loaded = {loaded_mb:.0f} MB resident after its first answer: one model "
+          "at work; turn = the lifter's wait, a shed turn = busy reply + local decode alone)",
+          ["load", "policy", "clients", "turns", "server answers/s", "shed to local",
+           "turn p50 ms", "turn p95 ms", "turn p95 / 1 client", "server-answered p95 ms",
+           "failed", "peak MB", "peak - loaded MB"], rows)
 
 
 def fallback(local, data) -> None:
@@ -326,7 +355,7 @@ def main() -> int:
         progress("latency and accuracy")
         latency_and_accuracy(local, address, data)
         progress("load")
-        load(address, process.pid, data, 8.0 if args.quick else 20.0, loaded)
+        load(address, process.pid, data, 8.0 if args.quick else 20.0, loaded, local)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()

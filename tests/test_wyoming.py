@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from coach.core.answers import Answer
@@ -219,6 +220,31 @@ def test_coach_serve_answers_many_clients_at_once(served):
     assert not errors and len(results) == 12
     assert all(answer is not None and answer["value"] in (count, None)
                for count, answer in results)
+
+
+def test_a_busy_server_hands_the_turn_back_at_once_without_an_outage(served, local):
+    """Load shedding: while plain requests fill the queue, a coach client that will not
+    wait (``max_wait`` 0) gets "busy" at once and hears the turn itself: no notice, no
+    backoff, the next turn goes to the server again."""
+    data = clip(realdev_digits(1)[0][0])
+    long = np.concatenate([data] * 8)
+    queued = [threading.Thread(target=wire.transcribe,
+                               args=(served.address, long, [], {"expect": "reps"}, 60))
+              for _ in range(8)]
+    for thread in queued:
+        thread.start()
+    remote = RemoteRecognizer(served.address, local, RemoteSettings(deadline=10, max_wait=0))
+    for _ in range(20):  # until the plain requests are in the server's queue
+        answer = remote.decode(data, "reps")
+        if answer.details.get("server_busy"):
+            break
+    for thread in queued:
+        thread.join(90)
+    assert answer.details["heard_by"] == "local" and answer.details["server_busy"]
+    assert answer.details["fallback_ms"] < 500
+    assert remote.take_notice() is None and remote.health.due()
+    again = remote.decode(data, "reps")  # the queue is empty again: the server hears it
+    assert again.details["heard_by"] == "server", again.details
 
 
 def test_a_plain_wyoming_client_gets_a_transcript(served):

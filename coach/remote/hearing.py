@@ -116,7 +116,10 @@ class RemoteRecognizer(Recognizer):
         self.health = ServerHealth(address.uri, "hearing", NOTICE, settings.retry_first,
                                    settings.retry_max, clock)
         self.fallbacks = 0
-        """Turns the local recognizer took: the server failed, or was waiting for a retry."""
+        """Turns the local recognizer took: the server failed, was busy, or was waiting
+        for a retry."""
+        self.busy = 0
+        """Of those, turns the server said "busy" for (up, but its queue was long)."""
 
         self._warmed: set[tuple[str, tuple[str, ...]]] = set()
         self._coach_server: bool | None = None
@@ -151,7 +154,7 @@ class RemoteRecognizer(Recognizer):
 
     def _decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...],
                 speech: tuple[int, int] | None = None) -> Answer:
-        tried_ms = None
+        tried_ms, busy = None, False
         if self.health.due():
             started = time.perf_counter()
             start, end = speech if speech is not None else (0, len(audio))
@@ -159,8 +162,13 @@ class RemoteRecognizer(Recognizer):
             clip = audio[max(0, start - pad):end + pad]
             try:
                 heard = wire.transcribe(self.address, clip, vocabulary(expect, plans),
-                                        {"expect": expect, "plans": list(plans)},
+                                        {"expect": expect, "plans": list(plans),
+                                         "wait": self.settings.max_wait},
                                         self.settings.deadline)
+            except wire.ServerBusy:  # up, but its queue is long: this turn is ours
+                self.busy += 1
+                tried_ms = (time.perf_counter() - started) * 1000
+                busy = True
             except wire.ServerError as error:
                 self.health.failed(error.message)
                 tried_ms = (time.perf_counter() - started) * 1000
@@ -181,6 +189,8 @@ class RemoteRecognizer(Recognizer):
         answer.details["heard_by"] = "local"
         if tried_ms is not None:
             answer.details["fallback_ms"] = round(tried_ms, 1)
+        if busy:
+            answer.details["server_busy"] = True
         return answer
 
     def close(self) -> None:

@@ -4,6 +4,10 @@ One recognizer (one model in memory) serves every connection. Decodes run one at
 on a single worker thread (``ServeSettings.workers``; on a small server more workers
 only fight over the same cores), so memory does not grow with the number of clients:
 at most ``max_clients`` connections are held, each with at most ``max_seconds`` of audio.
+A coach client says how long it will wait in the queue (``"wait"``, its
+``RemoteSettings.max_wait``); when the queue is longer, it gets ``error`` "busy" at once
+and hears the turn itself (load shedding: with 16 speakers answering at once, the turns
+the server cannot start soon are heard on the speakers instead of queueing for seconds).
 
 The protocol is Wyoming's own:
 
@@ -32,7 +36,7 @@ from wyoming.server import AsyncEventHandler
 
 from coach import __version__
 from coach.core.answers import EXPECTS, Answer
-from coach.remote.wire import COACH_KEY, PROGRAM, RATE
+from coach.remote.wire import BUSY, COACH_KEY, PROGRAM, RATE
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,10 @@ class ServeSettings:
     """Connections held at once; one more is refused with an ``error`` event."""
     max_seconds: float = 15.0
     """Audio kept per request, in seconds; the rest of a longer one is dropped."""
+    shed: bool = True
+    """Answer "busy" at once to a coach client whose request would wait in the queue
+    longer than it said it would ("wait" in its question): it hears the turn itself
+    sooner than the server could. Plain clients always queue."""
     zeroconf: str | None = None
     """Announce the service under this name over zeroconf (None: not announced)."""
 
@@ -77,6 +85,14 @@ def answer_data(answer: Answer) -> dict:
     return data
 
 
+def wait_of(context: dict | None) -> float | None:
+    """The seconds a coach client will wait in the queue (None: a plain client, or no
+    limit given: it queues)."""
+    asked = (context or {}).get(COACH_KEY)
+    wait = asked.get("wait") if isinstance(asked, dict) else None
+    return float(wait) if isinstance(wait, int | float) and wait >= 0 else None
+
+
 def question_of(context: dict | None) -> tuple[str, tuple[str, ...]]:
     """(expect, plans) from a ``transcribe`` context; "any" when it names none."""
     asked = (context or {}).get(COACH_KEY)
@@ -99,7 +115,34 @@ class Service:
                                        thread_name_prefix="coach-serve-decode")
         self.clients = 0
         self.answered = 0
+        self.shed = 0
+        """Requests answered "busy" at once (the client heard them itself)."""
         self.info = info_event(f"coach-{recognizer.name}")
+        self._queued = 0  # decodes submitted and not finished
+        self._decode_s = 0.1  # a running mean of one decode's time, in seconds
+
+    def expected_wait(self) -> float:
+        """Seconds a decode submitted now would wait before it starts (an estimate)."""
+        return self._queued * self._decode_s / self.settings.workers
+
+    async def answer(self, audio: np.ndarray, expect: str, plans: tuple[str, ...]
+                     ) -> Answer:
+        """``decode`` on the pool, counted for ``expected_wait``."""
+        self._queued += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self.pool, self._timed, audio, expect, plans)
+        finally:
+            self._queued -= 1
+
+    def _timed(self, audio: np.ndarray, expect: str, plans: tuple[str, ...]) -> Answer:
+        started = time.perf_counter()
+        try:
+            return self.decode(audio, expect, plans)
+        finally:
+            if len(audio):
+                took = min(time.perf_counter() - started, 5.0)
+                self._decode_s += 0.2 * (took - self._decode_s)
 
     def decode(self, audio: np.ndarray, expect: str, plans: tuple[str, ...]) -> Answer:
         """An answer; no audio at all is a client asking to get the question's grammar
@@ -124,7 +167,7 @@ class _Handler(AsyncEventHandler):
         self._reset()
 
     def _reset(self) -> None:
-        self.expect, self.plans = "any", ()
+        self.expect, self.plans, self.wait = "any", (), None
         self.parts: list[bytes] = []
         self.kept = 0
         self.converter = None
@@ -137,13 +180,15 @@ class _Handler(AsyncEventHandler):
 
         if self.refused:
             await self.write_event(Error(text="too many clients; try again shortly",
-                                         code="busy").event())
+                                         code=BUSY).event())
             return False
         if Describe.is_type(event.type):
             await self.write_event(self.service.info)
         elif Transcribe.is_type(event.type):
             self._reset()
-            self.expect, self.plans = question_of(Transcribe.from_event(event).context)
+            context = Transcribe.from_event(event).context
+            self.expect, self.plans = question_of(context)
+            self.wait = wait_of(context)
         elif AudioStart.is_type(event.type):
             self.parts, self.kept = [], 0
             self.converter = AudioChunkConverter(rate=RATE, width=2, channels=1)
@@ -159,10 +204,15 @@ class _Handler(AsyncEventHandler):
             audio = np.frombuffer(b"".join(self.parts), dtype=np.int16)
             self.parts, self.kept = [], 0
             started = time.perf_counter()
-            loop = asyncio.get_running_loop()
+            service = self.service
+            if service.settings.shed and self.wait is not None and len(audio) and \
+                    service.expected_wait() > self.wait:
+                service.shed += 1
+                await self.write_event(Error(text="busy: hear this turn yourself",
+                                             code=BUSY).event())
+                return True
             try:
-                answer = await loop.run_in_executor(self.service.pool, self.service.decode,
-                                                    audio, self.expect, self.plans)
+                answer = await service.answer(audio, self.expect, self.plans)
             except Exception as error:  # a bug in a decoder: this request fails, not the server
                 log.warning("serve: the decode failed (%s: %s)", type(error).__name__, error)
                 await self.write_event(Error(text=f"the decode failed: {error}",

@@ -38,6 +38,16 @@ class ServerError(CoachError):
     """A Wyoming server that refused, failed, or did not answer within the deadline."""
 
 
+class ServerBusy(ServerError):
+    """A server that is up but said "busy" at once (its queue is longer than the client
+    wants to wait, or it holds all the connections it takes): hear this turn locally;
+    it is not an outage."""
+
+
+#: The ``error`` code of a server that is up but will not take this request now.
+BUSY = "busy"
+
+
 @dataclass(frozen=True)
 class Address:
     host: str
@@ -121,8 +131,10 @@ class _Connection:
             raise ServerError(f"the Wyoming server {self.address.uri} closed the connection",
                               "see the server's log")
         if Error.is_type(event.type):
-            raise ServerError(f"the Wyoming server {self.address.uri} refused: "
-                              f"{Error.from_event(event).text}", "see the server's log")
+            error = Error.from_event(event)
+            kind = ServerBusy if error.code == BUSY else ServerError
+            raise kind(f"the Wyoming server {self.address.uri} refused: {error.text}",
+                       "see the server's log")
         return event
 
     def _lost(self, error: OSError) -> ServerError:
@@ -161,7 +173,9 @@ def describe(address: Address, deadline: float = 2.0):
 def transcribe(address: Address, audio: np.ndarray, hints: list[str], question: dict,
                deadline: float) -> Heard:
     """Send one utterance (int16, 16 kHz mono) with the allowed phrases as transcript
-    hints and ``question`` ({"expect", "plans"}) in the context; the transcript back."""
+    hints and ``question`` ({"expect", "plans"}, and "wait": the seconds the client will
+    wait in the server's queue, else it hears the turn itself) in the context; the
+    transcript back, or ``ServerBusy`` at once."""
     from wyoming.asr import Transcribe, Transcript
     from wyoming.audio import AudioChunk, AudioStart, AudioStop
 
