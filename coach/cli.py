@@ -131,11 +131,11 @@ def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None
                         metavar="SECONDS",
                         help="how long a turn waits for the hearing server before local "
                              "hearing takes it (default 0.8)")
-    parser.add_argument("--hearing-wait", type=_deadline, default=default(0.25),
+    parser.add_argument("--hearing-wait", type=_deadline, default=default(None),
                         metavar="SECONDS",
                         help="how long a turn may wait in a busy coach serve's queue before "
-                             "it is heard here instead (default 0.25; about one local "
-                             "decode: 0.5 on a Raspberry Pi 4)")
+                             "it is heard here instead (default: as long as hearing it here "
+                             "takes, timed once)")
     parser.add_argument("--rate", type=_rate, default=default(170),
                         help="speaking rate, words per minute")
     parser.add_argument("--latency", default=default("low"), type=_latency,

@@ -116,10 +116,11 @@ class RemoteSettings:
     min_confidence: float = 0.9
     """A server's answer below this confidence is only a guess to check (the local
     Whisper's own limit)."""
-    max_wait: float = 0.25
+    max_wait: float | None = None
     """Seconds a turn may wait in a busy ``coach serve``'s queue; a longer wait gets
-    "busy" at once and the turn is heard locally (about one local decode: waiting
-    longer than hearing it oneself helps nobody)."""
+    "busy" at once and the turn is heard locally. None: as long as one local decode
+    takes on this device, timed once (waiting longer than hearing it oneself helps
+    nobody)."""
 
 
 @dataclass(frozen=True)

@@ -185,13 +185,17 @@ def load(address, pid: int, data, seconds: float, loaded_mb: float, local) -> No
     "busy" at once when the queue is longer. A shed turn is heard on the speaker itself:
     its time is the busy reply plus that clip's local decode measured alone (each coach
     speaker decodes on its own CPU; on this one machine 16 clients' local decodes
-    would share the server's two cores, which is not the case being measured)."""
+    would share the server's two cores, which is not the case being measured), and the
+    client waits that long before its next answer. A coach client waits in the queue
+    at most one local decode (the median measured here), as ``RemoteRecognizer``
+    does."""
     alone = []
     for _, audio, _ in data:  # each clip's local decode, alone, one thread
         started = time.perf_counter()
         local.decode(audio, "reps")
         alone.append((time.perf_counter() - started) * 1000)
-    wait = RemoteSettings().max_wait
+    # what a coach client waits at most, as the coach sets it: one local decode here
+    wait = round(statistics.median(alone) / 1000, 3)
     rows = []
     for mode, policy in (("saturated", "queue"), ("saturated", "shed"), ("paced", "shed")):
         for clients in (1, 4, 16):
@@ -219,6 +223,7 @@ def load(address, pid: int, data, seconds: float, loaded_mb: float, local) -> No
                         with lock:
                             shed[0] += 1
                             turns.append(busy_ms + alone[pick])
+                        time.sleep(alone[pick] / 1000)  # the speaker hears it itself
                         continue
                     except wire.ServerError:
                         with lock:
@@ -250,8 +255,9 @@ def load(address, pid: int, data, seconds: float, loaded_mb: float, local) -> No
             progress(f"  load {mode} {policy} {clients}: {rows[-1]}")
     table(f"coach serve under load ({seconds:.0f} s per row, paced: {3 * seconds:.0f} s; "
           f"one decode worker, one thread; shed: the client waits at most {wait} s in the "
-          f"queue; loaded = {loaded_mb:.0f} MB resident after its first answer: one model "
-          "at work; turn = the lifter's wait, a shed turn = busy reply + local decode alone)",
+          f"queue, one local decode; loaded = {loaded_mb:.0f} MB resident after its first "
+          "answer: one model at work; turn = the lifter's wait, a shed turn = busy reply "
+          "+ local decode alone)",
           ["load", "policy", "clients", "turns", "server answers/s", "shed to local",
            "turn p50 ms", "turn p95 ms", "turn p95 / 1 client", "server-answered p95 ms",
            "failed", "peak MB", "peak - loaded MB"], rows)

@@ -245,6 +245,10 @@ def test_a_busy_server_hands_the_turn_back_at_once_without_an_outage(served, loc
     assert remote.take_notice() is None and remote.health.due()
     again = remote.decode(data, "reps")  # the queue is empty again: the server hears it
     assert again.details["heard_by"] == "server", again.details
+    # by default a turn waits in the queue as long as hearing it here takes, timed once
+    timed = RemoteRecognizer(served.address, local, RemoteSettings(deadline=10))
+    timed.prepare("reps")
+    assert 0 < timed.max_wait() < 5 and timed.max_wait() != 0.25
 
 
 def test_a_plain_wyoming_client_gets_a_transcript(served):

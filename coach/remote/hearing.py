@@ -44,6 +44,21 @@ NOTICE = "The server is not answering; I'll listen on my own."
 WARM_DEADLINE = 10.0
 #: Audio kept either side of the speech the voice gate found, in seconds.
 PAD_SECONDS = 0.3
+#: The wait in a busy server's queue before this device's own decode has been timed.
+DEFAULT_WAIT = 0.25
+
+
+def _time_one_decode(local: Recognizer, expect: str, plans: tuple[str, ...]) -> float:
+    """Seconds this device takes to hear one short answer itself (one second of faint
+    noise, decoded as speech: the encoder and the search, no voice gate)."""
+    noise = np.random.default_rng(0).normal(0, 300, RATE).astype(np.int16)
+    started = time.perf_counter()
+    try:
+        local._decode(noise, expect, plans, speech=(0, len(noise)))
+    except Exception as error:  # noqa: BLE001 - a timing, never a reason to fail a turn
+        log.debug("hearing: no local timing (%s)", error)
+        return DEFAULT_WAIT
+    return time.perf_counter() - started
 
 
 def judge(text: str, reply: dict | None, expect: str, plans: Sequence[str],
@@ -123,6 +138,15 @@ class RemoteRecognizer(Recognizer):
 
         self._warmed: set[tuple[str, tuple[str, ...]]] = set()
         self._coach_server: bool | None = None
+        self._local_s: float | None = None  # one local decode, timed once
+
+    def max_wait(self) -> float:
+        """Seconds a turn may wait in a busy server's queue: ``--hearing-wait``, else as
+        long as hearing it here takes (timed once on this device): waiting longer than
+        that helps nobody."""
+        if self.settings.max_wait is not None:
+            return self.settings.max_wait
+        return self._local_s if self._local_s is not None else DEFAULT_WAIT
 
     def take_notice(self) -> str | None:
         return self.health.take_notice()
@@ -133,6 +157,8 @@ class RemoteRecognizer(Recognizer):
         per question, to build its grammar while the lifter has not spoken yet (a new
         plan-name grammar takes about a second, more than the turn's deadline)."""
         self.local.prepare(expect, plans)
+        if self._local_s is None and self.settings.max_wait is None:
+            self._local_s = _time_one_decode(self.local, expect, tuple(plans))
         question = (expect, tuple(plans))
         if question not in self._warmed and self._coach_server is not False \
                 and self.health.due():
@@ -163,7 +189,7 @@ class RemoteRecognizer(Recognizer):
             try:
                 heard = wire.transcribe(self.address, clip, vocabulary(expect, plans),
                                         {"expect": expect, "plans": list(plans),
-                                         "wait": self.settings.max_wait},
+                                         "wait": round(self.max_wait(), 3)},
                                         self.settings.deadline)
             except wire.ServerBusy:  # up, but its queue is long: this turn is ours
                 self.busy += 1
