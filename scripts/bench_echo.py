@@ -246,6 +246,65 @@ def why_lost(recognizer, coach: Voice, voices: list[Voice], lead: np.ndarray,
                   f"{heard(athlete_only + noise, at, count, word)} |")
 
 
+def conversation(coach: Voice, lead44: np.ndarray, the_room: Room, speech_level: float,
+                 ratio: float = 10.0) -> None:
+    """The dialogue benchmark's held-apart answers (``bench_dialogue.items()``,
+    reps and felt: realdev's held-apart speakers, espeak-ng's last three voices, the
+    held Piper shifts) played through the coach's own exchange (``exchanges.play``),
+    once as recorded and once heard after the question with its echo ``ratio`` dB over
+    the athlete, through the canceller: the answer starts 0.2 s after the question
+    ends, and the recognizer gets what ``listen`` would (from 1 s before the question's
+    end). The athlete's "yes" / "no" to a check is decoded without echo in both."""
+    import os
+
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"  # bench_dialogue would start itself again
+    import bench_dialogue as dialogue
+    from exchanges import play
+
+    recognizer, confirm = dialogue.engine("new")
+    chosen = [i for i in dialogue.items(quick=False)
+              if i.split == "held" and i.kind in ("reps", "felt")]
+    questions = {"reps": "How many reps?", "felt": "Did you feel it in your biceps?"}
+    rendered = {kind: coach.render(text) for kind, text in questions.items()}
+    target = speech_level * 10 ** (-ratio / 20)
+    right = {False: 0, True: 0}
+    for number, item in enumerate(chosen):
+        question = rendered[item.kind]
+
+        def heard(take: int, echoed: bool, item=item, question=question) -> np.ndarray:
+            answer = item.take(take).astype(np.float32) / 32768.0
+            answer = answer * (target / level(answer))
+            tail = np.zeros(int((len(answer) / RATE + 1.0) * SPEAKER_RATE), np.float32)
+            played = np.concatenate([lead44, question, tail])
+            ends = int((len(lead44) + len(question)) / SPEAKER_RATE * RATE)
+            at = ends + int(0.2 * RATE)
+            the_echo = the_room.echo(played) if echoed else np.zeros(
+                int(len(played) / SPEAKER_RATE * RATE), np.float32)
+            mic = the_echo + the_room.noise(len(the_echo))
+            said = np.convolve(answer, the_room.response[: RATE // 10])[:len(answer)]
+            mic[at:at + len(said)] += said[:len(mic) - at]
+            signal = cancel(played, mic)[0] if echoed else mic
+            return (np.clip(signal[ends - RATE:], -1, 1) * 32767).astype(np.int16)
+
+        replies = {w: item.reply(w) for w in ("yes", "no", "what?")}
+        for echoed in (False, True):
+            answers = [lambda n=n, e=echoed: heard(n, e) for n in range(3)]
+            outcome = play(recognizer, item.expect, answers, item.truth,
+                           replies.__getitem__, confirm, 2,
+                           dialogue.accepts(item.kind, item.expect))
+            right[echoed] += outcome["end"] == "right"
+        if number % 10 == 0:
+            print(f"conversation: {number}/{len(chosen)}", file=sys.stderr)
+    total = len(chosen)
+    print(f"\n## Answers logged right, the echo {ratio:+.0f} dB over the athlete against no "
+          "echo (held-apart answers of bench_dialogue, reps and felt, quiet room)\n")
+    print("| echo | logged right | of |")
+    print("| --- | ---: | ---: |")
+    for echoed in (False, True):
+        print(f"| {'on, cancelled' if echoed else 'off'} | "
+              f"{100 * right[echoed] / max(total, 1):.1f}% | {total} |")
+
+
 def compare_engines(lines44: np.ndarray, rng: np.random.Generator) -> None:
     """WebRTC AEC3 (pywebrtc-audio) against speexdsp (pyaec, linear filter of 1024 to
     4096 taps) on the coach's lines in three rooms, reference and echo already aligned
@@ -300,6 +359,8 @@ def main() -> int:
                         help="also time word end to line cut on the virtual card")
     parser.add_argument("--live-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--engines-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--conversation", action="store_true",
+                        help="only: answers logged right with the echo against without")
     parser.add_argument("--why", action="store_true",
                         help="only: why commands over the coach's speech are lost")
     args = parser.parse_args()
@@ -330,6 +391,10 @@ def main() -> int:
     chimes44 = np.concatenate([np.concatenate([resample(c, r, SPEAKER_RATE), gap])
                                for c, r in chimes] * 4)
     the_room = Room(room(args.rt60, args.drr, rng), args.delay, rng)
+    if args.conversation:
+        conversation(coach, lines44[: int(6 * SPEAKER_RATE)], the_room,
+                     level(resample(lines44, SPEAKER_RATE, RATE)))
+        return 0
     if args.why:
         why_lost(recognizer, coach,
                  [Voice(SpeechSettings(voice=v, rate=r), SPEAKER_RATE) for v, r in ATHLETES],
