@@ -22,9 +22,15 @@ from coach.audio.wavio import resample
 from coach.settings import AudioSettings
 from coach.store import Store
 
-from .conftest import ROOT
+from .conftest import ECHO_DB, ROOT
 
 needs_aec = pytest.mark.skipif(not echo.available(), reason="pywebrtc-audio is not installed")
+#: A command said over the coach's voice with the echo path on is heard 30-40% of the time:
+#: AEC3's suppressor removes the athlete where the coach is loud (docs/notes/echo.md).
+over_the_echo = pytest.mark.xfail(
+    bool(ECHO_DB), strict=False,
+    reason="COACH_TEST_ECHO_DB: commands said over the coach's voice are heard 30-40% of "
+           "the time with the echo on (AEC3's suppressor, docs/notes/echo.md)")
 
 
 def _speechlike(seconds: float, rate: int, seed: int = 3) -> np.ndarray:
@@ -229,6 +235,7 @@ def test_answers_are_logged_as_said_with_the_echo_10_db_louder(card, tmp_path):
 
 @pytest.mark.audio
 @needs_aec
+@over_the_echo
 def test_pause_said_over_a_cue_cuts_it_and_stop_said_over_the_clicks_ends_the_set(
         card, tmp_path):
     """Barge-in: "pause" said in the middle of the set's cue cuts it and pauses, "resume"
@@ -297,6 +304,7 @@ def _speech_level(samples: np.ndarray, window: int = 512) -> float:
 
 @pytest.mark.audio
 @needs_aec
+@over_the_echo
 def test_pause_said_over_a_question_cuts_it_and_pauses(card, tmp_path):
     """Barge-in at a question: "pause" said at the start of "Did you feel it ...?" cuts
     it and pauses; after "resume" the question is asked again and both answers are
