@@ -200,6 +200,111 @@ def cut_latency(athlete: Voice, coach: Voice, trials: int = 8) -> None:
         print(f"| {trials} | 0 | - | - |")
 
 
+def why_lost(recognizer, coach: Voice, voices: list[Voice], lead: np.ndarray,
+             the_room: Room, speech_level: float, ratio: float = 10.0) -> None:
+    """Why a command said over the coach's speech is lost: each trial of the table above
+    at ``ratio``, with the athlete's level through the canceller (the same microphone
+    signal cancelled with and without the words: the difference is what the canceller
+    let through of them) and what is heard from (a) the canceller's output, (b) its
+    output for the echo alone plus the athlete undamped (the residual echo alone), (c)
+    the athlete alone in the room's noise."""
+    gap = np.zeros(int(0.4 * SPEAKER_RATE), np.float32)
+
+    def db(samples: np.ndarray) -> float:
+        return 10 * np.log10(float(np.mean(samples.astype(np.float64) ** 2)) + 1e-12)
+
+    def heard(signal: np.ndarray, at: int, count: int, word: str) -> str:
+        window = signal[at - RATE // 2: at + count + RATE]
+        return "yes" if word in [w for _, w in commands_heard(recognizer, window)] else "no"
+
+    print(f"\n## Why a command over the coach's speech is lost (echo {ratio:+.0f} dB)\n")
+    print("| command | athlete | echo at the word dB | athlete dB | athlete through "
+          "the canceller dB | heard: canceller | residual echo + athlete undamped | "
+          "athlete alone |")
+    print("| --- | --- | ---: | ---: | ---: | --- | --- | --- |")
+    for number, word in enumerate(COMMANDS):
+        for athlete, (name, _) in zip(voices, ATHLETES, strict=True):
+            words = resample(athlete.render(word), SPEAKER_RATE, RATE)
+            words = words * (speech_level / level(words)) * 10 ** (-ratio / 20)
+            line = coach.render(LINES[(number + 1) % len(LINES)] + " " + LINES[number])
+            played = np.concatenate([lead, line, gap, gap])
+            heard_echo = the_room.echo(played)
+            noise = the_room.noise(len(heard_echo))
+            at = int(len(lead) / SPEAKER_RATE * RATE + 0.8 * RATE)
+            said = np.convolve(words, the_room.response[: RATE // 10])[:len(words)]
+            count = min(len(said), len(heard_echo) - at)
+            athlete_only = np.zeros_like(heard_echo)
+            athlete_only[at:at + count] = said[:count]
+            both = cancel(played, heard_echo + noise + athlete_only)[0]
+            echo_only = cancel(played, heard_echo + noise)[0]
+            through = both - echo_only
+            undamped = echo_only + athlete_only[:len(echo_only)]
+            span = slice(at, at + count)
+            print(f"| {word} | {name} | {db(heard_echo[span]):.1f} | {db(said):.1f} | "
+                  f"{db(through[span]) - db(said[:count]):+.1f} | "
+                  f"{heard(both, at, count, word)} | {heard(undamped, at, count, word)} | "
+                  f"{heard(athlete_only + noise, at, count, word)} |")
+
+
+def conversation(coach: Voice, lead44: np.ndarray, the_room: Room, speech_level: float,
+                 ratio: float = 10.0) -> None:
+    """The dialogue benchmark's held-apart answers (``bench_dialogue.items()``,
+    reps and felt: realdev's held-apart speakers, espeak-ng's last three voices, the
+    held Piper shifts) played through the coach's own exchange (``exchanges.play``),
+    once as recorded and once heard after the question with its echo ``ratio`` dB over
+    the athlete, through the canceller: the answer starts 0.2 s after the question
+    ends, and the recognizer gets what ``listen`` would (from 1 s before the question's
+    end). The athlete's "yes" / "no" to a check is decoded without echo in both."""
+    import os
+
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"  # bench_dialogue would start itself again
+    import bench_dialogue as dialogue
+    from exchanges import play
+
+    recognizer, confirm = dialogue.engine("new")
+    chosen = [i for i in dialogue.items(quick=False)
+              if i.split == "held" and i.kind in ("reps", "felt")]
+    questions = {"reps": "How many reps?", "felt": "Did you feel it in your biceps?"}
+    rendered = {kind: coach.render(text) for kind, text in questions.items()}
+    target = speech_level * 10 ** (-ratio / 20)
+    right = {False: 0, True: 0}
+    for number, item in enumerate(chosen):
+        question = rendered[item.kind]
+
+        def heard(take: int, echoed: bool, item=item, question=question) -> np.ndarray:
+            answer = item.take(take).astype(np.float32) / 32768.0
+            answer = answer * (target / level(answer))
+            tail = np.zeros(int((len(answer) / RATE + 1.0) * SPEAKER_RATE), np.float32)
+            played = np.concatenate([lead44, question, tail])
+            ends = int((len(lead44) + len(question)) / SPEAKER_RATE * RATE)
+            at = ends + int(0.2 * RATE)
+            the_echo = the_room.echo(played) if echoed else np.zeros(
+                int(len(played) / SPEAKER_RATE * RATE), np.float32)
+            mic = the_echo + the_room.noise(len(the_echo))
+            said = np.convolve(answer, the_room.response[: RATE // 10])[:len(answer)]
+            mic[at:at + len(said)] += said[:len(mic) - at]
+            signal = cancel(played, mic)[0] if echoed else mic
+            return (np.clip(signal[ends - RATE:], -1, 1) * 32767).astype(np.int16)
+
+        replies = {w: item.reply(w) for w in ("yes", "no", "what?")}
+        for echoed in (False, True):
+            answers = [lambda n=n, e=echoed: heard(n, e) for n in range(3)]
+            outcome = play(recognizer, item.expect, answers, item.truth,
+                           replies.__getitem__, confirm, 2,
+                           dialogue.accepts(item.kind, item.expect))
+            right[echoed] += outcome["end"] == "right"
+        if number % 10 == 0:
+            print(f"conversation: {number}/{len(chosen)}", file=sys.stderr)
+    total = len(chosen)
+    print(f"\n## Answers logged right, the echo {ratio:+.0f} dB over the athlete against no "
+          "echo (held-apart answers of bench_dialogue, reps and felt, quiet room)\n")
+    print("| echo | logged right | of |")
+    print("| --- | ---: | ---: |")
+    for echoed in (False, True):
+        print(f"| {'on, cancelled' if echoed else 'off'} | "
+              f"{100 * right[echoed] / max(total, 1):.1f}% | {total} |")
+
+
 def compare_engines(lines44: np.ndarray, rng: np.random.Generator) -> None:
     """WebRTC AEC3 (pywebrtc-audio) against speexdsp (pyaec, linear filter of 1024 to
     4096 taps) on the coach's lines in three rooms, reference and echo already aligned
@@ -254,6 +359,10 @@ def main() -> int:
                         help="also time word end to line cut on the virtual card")
     parser.add_argument("--live-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--engines-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--conversation", action="store_true",
+                        help="only: answers logged right with the echo against without")
+    parser.add_argument("--why", action="store_true",
+                        help="only: why commands over the coach's speech are lost")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     from coach.hearing import open_recognizer
@@ -282,6 +391,16 @@ def main() -> int:
     chimes44 = np.concatenate([np.concatenate([resample(c, r, SPEAKER_RATE), gap])
                                for c, r in chimes] * 4)
     the_room = Room(room(args.rt60, args.drr, rng), args.delay, rng)
+    if args.conversation:
+        conversation(coach, lines44[: int(6 * SPEAKER_RATE)], the_room,
+                     level(resample(lines44, SPEAKER_RATE, RATE)))
+        return 0
+    if args.why:
+        why_lost(recognizer, coach,
+                 [Voice(SpeechSettings(voice=v, rate=r), SPEAKER_RATE) for v, r in ATHLETES],
+                 lines44[: int(6 * SPEAKER_RATE)], the_room,
+                 level(resample(lines44, SPEAKER_RATE, RATE)))
+        return 0
 
     # 1. ERLE and false commands on the coach's own audio
     print(f"room: RT60 {args.rt60} s, direct-to-reverberant {args.drr:+.0f} dB, "
@@ -308,7 +427,8 @@ def main() -> int:
     for name, seconds, value in rows:
         print(f"| {name} | {seconds:.0f} | {value:.1f} |")
 
-    compare_engines(lines44, rng)
+    # its own draws: the rooms and noise that follow do not depend on pyaec being installed
+    compare_engines(lines44, np.random.default_rng(args.seed + 1))
 
     # 2. commands said over the coach's speech
     voices = [Voice(SpeechSettings(voice=v, rate=r), SPEAKER_RATE) for v, r in ATHLETES]

@@ -22,9 +22,15 @@ from coach.audio.wavio import resample
 from coach.settings import AudioSettings
 from coach.store import Store
 
-from .conftest import ROOT
+from .conftest import ECHO_DB, ROOT
 
 needs_aec = pytest.mark.skipif(not echo.available(), reason="pywebrtc-audio is not installed")
+#: A command said over the coach's voice with the echo path on is heard 30-40% of the time:
+#: AEC3's suppressor removes the athlete where the coach is loud (docs/notes/echo.md).
+over_the_echo = pytest.mark.xfail(
+    bool(ECHO_DB), strict=False,
+    reason="COACH_TEST_ECHO_DB: commands said over the coach's voice are heard 30-40% of "
+           "the time with the echo on (AEC3's suppressor, docs/notes/echo.md)")
 
 
 def _speechlike(seconds: float, rate: int, seed: int = 3) -> np.ndarray:
@@ -68,9 +74,9 @@ def test_the_guard_silences_the_coach_until_the_echo_is_cancelled_and_not_withou
     silenced = [learned.check(talk, talk, (talk // 100).astype(np.int16))
                 for _ in range(300)]
     assert learned.learned and learned.trusted and not silenced[-1]
-    headset = echo.Guard()  # the microphone never hears the coach: trusted after 2 s
-    silenced = [headset.check(quiet, talk, quiet) for _ in range(300)]
-    assert headset.learned and not silenced[-1]
+    headset = echo.Guard()  # the microphone never hears the coach: trusted after 0.5 s
+    silenced = [headset.check(quiet, talk, quiet) for _ in range(60)]
+    assert headset.learned and headset.trusted and not silenced[-1]
 
 
 @needs_aec
@@ -229,6 +235,7 @@ def test_answers_are_logged_as_said_with_the_echo_10_db_louder(card, tmp_path):
 
 @pytest.mark.audio
 @needs_aec
+@over_the_echo
 def test_pause_said_over_a_cue_cuts_it_and_stop_said_over_the_clicks_ends_the_set(
         card, tmp_path):
     """Barge-in: "pause" said in the middle of the set's cue cuts it and pauses, "resume"
@@ -253,11 +260,83 @@ def test_pause_said_over_a_cue_cuts_it_and_stop_said_over_the_clicks_ends_the_se
     assert rows == [], rows  # a set stopped mid-count is not logged as done
 
 
+def test_pause_said_over_the_rests_line_cuts_it_and_other_commands_wait_for_the_rest():
+    """The rest lends its watch to the lines it says: "next" heard over the countdown is
+    left for the rest (not acted on, not logged twice), "pause" cuts the line."""
+    from types import SimpleNamespace
+
+    from coach.core.answers import Answer
+    from coach.dialogue.commands import Action
+    from coach.workout import barge_in
+    from coach.workout.state import State
+
+    class Watch:
+        def __init__(self, words):
+            self.words, self.closed = list(words), False
+
+        def poll(self, elapsed=None):
+            return Answer("command", self.words.pop(0), "") if self.words else None
+
+        def close(self):
+            self.closed = True
+
+    speaker = OfflineSpeaker(1000)
+    speaker.offline = False  # a live speaker's clock, without a device
+    recorded = []
+    inner = Watch(["next", "pause"])
+    shared = barge_in.Shared(lambda: inner)
+    session = SimpleNamespace(state=State.RESTING, speaker=speaker, watching=shared,
+                              source=None, _record=lambda a, *_, **__: recorded.append(a))
+    line = speaker.play(np.ones(60_000, np.float32))
+    assert barge_in.play_line(session, line) is Action.PAUSE
+    assert line.end < 60_000 and [a.value for a in recorded] == ["pause"]
+    assert shared.poll().value == "next" and not inner.closed  # the rest's, still open
+    shared.suspend()  # the pause listens itself
+    assert inner.closed
+
+
 def _speech_level(samples: np.ndarray, window: int = 512) -> float:
     """RMS of the windows within 20 dB of the loudest (the speech, not the pauses)."""
     power = np.array([np.mean(samples[k:k + window] ** 2)
                       for k in range(0, len(samples) - window, window)])
     return float(np.sqrt(power[power > power.max() * 0.01].mean()))
+
+
+@pytest.mark.audio
+@needs_aec
+@over_the_echo
+def test_pause_said_over_a_question_cuts_it_and_pauses(card, tmp_path):
+    """Barge-in at a question: "pause" said at the start of "Did you feel it ...?" cuts
+    it and pauses; after "resume" the question is asked again and both answers are
+    logged as said."""
+    records, stderr, rows = _spoken_session(card, tmp_path, _pausing_a_question, gain_db=0.0)
+    lines = [r["text"] for r in records if r["type"] == "say"]
+    heard = [(r["kind"], r["text"]) for r in records if r["type"] == "heard"]
+    question = "Did you feel it in your biceps?"
+    assert lines.count(question) == 2, (lines, heard)
+    assert lines[lines.index(question) + 1] == "Paused. Say resume when you're ready.", lines
+    said_at = next(r["t"] for r in records if r["type"] == "say" and r["text"] == question)
+    paused_at = next(r["t"] for r in records if r.get("state") == "PAUSED")
+    from coach.audio.speech import Voice
+    from coach.settings import SpeechSettings
+
+    length = len(Voice(SpeechSettings(rate=190), 22_050).render(question)) / 22_050
+    assert paused_at - said_at < length, "the question was not cut"
+    assert _commands(records) == ["pause", "resume"], heard
+    assert rows == [(1, 4, 1)], (rows, heard)
+    assert records[-1]["status"] == "completed"
+
+
+def _pausing_a_question(record: dict, records: list[dict], said: list[str]) -> str | None:
+    """Pause as the felt question starts, resume when paused, then answer as asked."""
+    if record["type"] == "say" and record["text"].startswith("Did you feel") and \
+            "pause" not in said:
+        time.sleep(0.1)
+        return "pause"
+    states = [r["state"] for r in records if r["type"] == "state"]
+    if record["type"] == "listen" and states and states[-1] == "PAUSED":
+        return "resume"
+    return _answers(record, records, said)
 
 
 def _events(path) -> list[dict]:

@@ -66,6 +66,12 @@ LOST_SECONDS = 1.0
 QUIET_POWER = 32768.0 ** 2 * 10 ** (-60 / 10)
 """Microphone power (int16 units) under which it hears no echo while the coach talks
 (a headset, a microphone far from the speaker): nothing to wait for."""
+QUIET_FRAMES = 50
+"""10 ms frames of talk the microphone stays under ``QUIET_POWER`` through, one after
+the other, after which there is no echo to wait for: trusted at once (not after
+``LEARNED_FRAMES``: nothing of the coach, a chime neither, reaches such a microphone).
+Without it, the athlete's first command over the coach in the first 2 s of talk was
+silenced on a card with no echo path (bench_echo --live: the first two "stop"s lost)."""
 HANG_FRAMES = 30
 """10 ms frames the coach counts as still talking after its sound stops (the echo comes
 ``LEAD_SECONDS`` and the room's delay later, and rings on)."""
@@ -251,6 +257,7 @@ class Guard:
         self._recent: deque[bool] = deque(maxlen=10)
         self._above = 0
         self._below = 0
+        self._quiet = 0
         self._hang = 0
 
     def check(self, near: np.ndarray, far: np.ndarray, out: np.ndarray) -> bool:
@@ -266,6 +273,9 @@ class Guard:
             return False
         near_power = float(np.mean(near.astype(np.float32) ** 2)) + 1.0
         out_power = float(np.mean(out.astype(np.float32) ** 2)) + 1.0
+        self._quiet = self._quiet + 1 if near_power < QUIET_POWER else 0
+        if self._quiet >= QUIET_FRAMES:
+            self.learned = True
         if near_power < QUIET_POWER:  # the microphone does not hear the coach: no echo
             reduction = LEARNED_DB + 10.0
         else:

@@ -426,6 +426,8 @@ class Microphone:
         self.overflows = 0
         self.blocks = 0
         """Blocks delivered by the device so far (a microphone that stops is gone)."""
+        self._returned: deque[np.ndarray] = deque()
+        """Blocks a listener read and gave back (``unread``), served first."""
 
     def start(self) -> Microphone:
         sd = devices.sounddevice_module()
@@ -531,6 +533,8 @@ class Microphone:
 
     def read(self, timeout: float = 0.5) -> np.ndarray | None:
         """The next block as int16 at ``rate`` Hz, or None if none came within ``timeout``."""
+        if self._returned:
+            return self._returned.popleft()
         if self._worker is not None:
             try:
                 clean = self._clean.get(timeout=timeout)
@@ -553,7 +557,8 @@ class Microphone:
         begun over the question is heard); returns blocks dropped."""
         cleaned = self._worker is not None
         source = self._clean if cleaned else self._queue
-        items = []
+        items = list(self._returned) if cleaned else []  # the oldest: read once already
+        self._returned.clear()
         while True:
             try:
                 items.append(source.get_nowait())
@@ -571,6 +576,12 @@ class Microphone:
         for item in kept:
             source.put_nowait(item)
         return len(items) - len(kept)
+
+    def unread(self, blocks: list[np.ndarray]) -> None:
+        """Give back blocks a listener read (oldest first; ``read`` gives them again
+        before anything newer): a command watch over a question hands its last moment to
+        the answer's ``listen``, which keeps it when the answer began over the question."""
+        self._returned.extendleft(reversed(blocks))
 
     def _stop_worker(self) -> None:
         self._closing.set()

@@ -37,7 +37,7 @@ from typing import IO, Protocol
 from coach.core.answers import Answer, parse
 from coach.errors import CoachError, MissingPart
 from coach.files import read_text
-from coach.settings import Settings
+from coach.settings import INPUT_RATE, Settings
 
 log = logging.getLogger(__name__)
 
@@ -329,19 +329,54 @@ def hear_through(source, speaker, enabled: bool = True) -> None:
 
 class ListenerWatch:
     """A ``CommandWatch`` over ``coach.hearing.BackgroundListener``: commands heard on the
-    microphone while a set or a rest plays."""
+    microphone while a set, a rest or a line plays. Closed, it gives the microphone back
+    the last ``ANSWER_LEAD_SECONDS`` it read (``Microphone.unread``, when it has it): an
+    answer begun over a watched question is still there for ``listen``."""
 
     def __init__(self, recognizer, microphone) -> None:
         from coach.hearing import BackgroundListener
 
         microphone.flush()  # the coach's own voice so far is not a command
-        self._listener = BackgroundListener(recognizer, microphone, "command").start()
+        self._microphone = microphone
+        self._tap = _Tap(microphone, int(ANSWER_LEAD_SECONDS * INPUT_RATE))
+        self._listener = BackgroundListener(recognizer, self._tap, "command").start()
 
     def poll(self, elapsed: float | None = None) -> Answer | None:
         return self._listener.poll()
 
     def close(self) -> None:
         self._listener.stop()
+        unread = getattr(self._microphone, "unread", None)
+        if unread is not None:
+            unread(self._tap.recent())
+
+
+class _Tap:
+    """A microphone as a listener reads it, keeping the last ``samples`` it gave."""
+
+    def __init__(self, microphone, samples: int) -> None:
+        self.microphone = microphone
+        self.samples = samples
+        self._recent: deque = deque()
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def read(self, timeout: float = 0.5):
+        block = self.microphone.read(timeout)
+        if block is not None:
+            with self._lock:
+                self._recent.append(block)
+                self._held += len(block)
+                while self._held - len(self._recent[0]) >= self.samples:
+                    self._held -= len(self._recent.popleft())
+        return block
+
+    def recent(self) -> list:
+        with self._lock:
+            return list(self._recent)
+
+    def __getattr__(self, name: str):
+        return getattr(self.microphone, name)
 
 
 class MicrophoneSource:

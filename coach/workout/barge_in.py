@@ -1,19 +1,28 @@
-"""Barge-in: a line the coach says in the announcement or the decision after a set is
-watched while it plays, and "pause" or "stop" heard over it cuts it at the sample the
-command was understood (``Speaker.cut``). What the command does is ``control``'s rule
-(``over_a_line``); carrying it out is ``Session._obey``'s. The coach's own voice reaches
-the watch only through the echo canceller (``coach.audio.echo``)."""
+"""Barge-in: a line the coach says (the announcement, a question, the decision after a
+set, the rest's opening and countdown) is watched while it plays, and "pause" or "stop"
+heard over it cuts it at the sample the command was understood (``Speaker.cut``). What
+the command does is ``control``'s rule (``over_a_line``); carrying it out is
+``Session._obey``'s. The coach's own voice reaches the watch only through the echo
+canceller (``coach.audio.echo``).
+
+A part that already listens for commands while the line plays (the rest) lends its
+watch as ``session.watching`` (a ``Shared`` watch): only one listener reads the
+microphone, and a command the line does not act on stays for that part."""
 
 from __future__ import annotations
 
 import logging
+from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from coach.audio.engine import Sound
+from coach.core.answers import Answer
 from coach.dialogue.commands import Action
 from coach.workout import control
 
 if TYPE_CHECKING:
+    from coach.dialogue.sources import CommandWatch
     from coach.workout.parts import SessionView
 
 log = logging.getLogger(__name__)
@@ -22,13 +31,47 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.02
 
 
+class Shared:
+    """A command watch a part keeps open across the lines it says: what a line polls
+    and does not act on is kept (``keep``) and given to the part's next ``poll``."""
+
+    def __init__(self, open_watch: Callable[[], CommandWatch]) -> None:
+        self._open = open_watch
+        self._watch: CommandWatch | None = open_watch()
+        self._kept: deque[Answer] = deque()
+
+    def poll(self) -> Answer | None:
+        """The part's poll: what a line kept first, then what is heard."""
+        return self._kept.popleft() if self._kept else self.fresh()
+
+    def fresh(self) -> Answer | None:
+        """A line's poll: only what is heard (not what it kept)."""
+        if self._watch is None:  # after a pause: listening again
+            self._watch = self._open()
+        return self._watch.poll()
+
+    def keep(self, answer: Answer) -> None:
+        self._kept.append(answer)
+
+    def suspend(self) -> None:
+        """Stop listening until the next ``poll`` (a pause listens on the microphone
+        itself meanwhile: one listener at a time)."""
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+
+    close = suspend
+
+
 def play_line(session: SessionView, sound: Sound) -> bool | Action:
     """Wait for ``sound`` to play: True when it did, False when it did not finish (a
     device gone), or the Action (PAUSE, STOP) of a command that cut it."""
     speaker = session.speaker
     if session.state not in control.OVER_A_LINE or speaker.offline:
         return speaker.wait(sound)
-    watch = session.source.watch()
+    shared: Shared | None = getattr(session, "watching", None)
+    watch = shared if shared is not None else session.source.watch()
+    poll = shared.fresh if shared is not None else watch.poll
     step = speaker.samples(POLL_SECONDS)
     try:
         while True:
@@ -37,11 +80,14 @@ def play_line(session: SessionView, sound: Sound) -> bool | Action:
                 return True
             if not speaker.wait_until(now + step if end is None else min(end, now + step)):
                 return speaker.wait(sound, timeout=0.0)
-            answer = watch.poll()
+            answer = poll()
             if answer is None or answer.kind != "command":
                 continue
-            session._record(answer, "command", loose=True)
             act = control.over_a_line(session.state, str(answer.value))
+            if act is Action.IGNORE and shared is not None:
+                shared.keep(answer)  # the part that lent the watch carries it out
+                continue
+            session._record(answer, "command", loose=True)
             if act is Action.IGNORE:
                 continue
             at = speaker.cut(sound)
@@ -49,4 +95,5 @@ def play_line(session: SessionView, sound: Sound) -> bool | Action:
                      (at - (sound.start or at)) / speaker.rate)
             return act
     finally:
-        watch.close()
+        if shared is None:
+            watch.close()

@@ -30,11 +30,15 @@ MOMENTS: dict[State, Moment] = {
 
 #: The states whose lines are watched for a command while they play (barge-in), and the
 #: moment such a command acts at: the announcement as at "Ready?", the decision said after
-#: a set as at a question. Not the rest (its own watch listens through its countdown) and
-#: not a question (an answer begun over it is left for ``listen``).
+#: a set and the questions as at a question, the rest's lines (its opening and its
+#: countdown) as in the rest. The rest's own watch listens through its lines
+#: (``barge_in.Shared``); a question's watch gives the microphone back its last moment,
+#: so an answer begun over the question is still heard by ``listen``.
 OVER_A_LINE: dict[State, Moment] = {
     State.ANNOUNCING: Moment.READY,
     State.ADAPTING: Moment.ASKING,
+    State.ASKING: Moment.ASKING,
+    State.RESTING: Moment.RESTING,
 }
 
 #: What a command heard over a line may do: cut it, then pause or stop.

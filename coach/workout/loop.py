@@ -114,6 +114,8 @@ class Session:
         """The exercise "slower" and "faster" change (in a rest: the next one)."""
         self.paused = 0
         """Speaker samples spent paused so far (a rest's clock stops meanwhile)."""
+        self.watching: barge_in.Shared | None = None
+        """The command watch a part keeps open while it also says lines (the rest)."""
         self._announced: set[str] = set()
         self._resume = resume
         if resume is not None:
@@ -224,6 +226,8 @@ class Session:
 
     def _pause(self) -> None:
         before, started = self.state, self.speaker.now()
+        if self.watching is not None:  # the pause listens itself: one listener at a time
+            self.watching.suspend()
         self._enter(State.PAUSED)
         self.say(lines.PAUSED)
         try:

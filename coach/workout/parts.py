@@ -31,6 +31,8 @@ class SessionView(Protocol):
     deciding: Deciding
     paused: int
     state: State
+    watching: Any
+    """A ``barge_in.Shared`` watch lent to the lines said meanwhile (the rest), or None."""
     #: the speaker (``coach.audio.engine.Playback``), the voice, the metronome and the
     #: session's other parts, typed loosely: the parts import this module
     speaker: Any

@@ -4,6 +4,7 @@
 end (not in a rest too short for it), and commands are heard throughout and carried out
 by ``Session._obey``: "next" ends the rest, a skip skips the set that follows it, a
 pause stops the rest's clock until "resume", "slower"/"faster" change the next set.
+"pause" or "stop" said over the rest's own lines cuts them (``barge_in``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from coach.events import Rest
 from coach.workout import lines
+from coach.workout.barge_in import Shared
 from coach.workout.control import DeviceLost, Leave
 from coach.workout.state import State
 
@@ -27,12 +29,14 @@ def rest(session: SessionView, seconds: float) -> None:
     session.events.emit(Rest(seconds=round(seconds, 3)))
     speaker = session.speaker
     end = speaker.now() + speaker.samples(seconds) - session.paused  # + the time paused
-    session.say(lines.rest_line(seconds) if seconds >= 3 else "")
     countdown = session.settings.countdown_seconds
     counted = seconds < countdown + 3  # a short rest gets no countdown
     poll = speaker.samples(POLL_SECONDS)
-    watch = session.source.watch()
+    # one watch for the whole rest, its lines too: "pause" or "stop" said over them cuts
+    # them (barge_in.play_line), any other command waits here
+    session.watching = watch = Shared(session.source.watch)
     try:
+        session.say(lines.rest_line(seconds) if seconds >= 3 else "")
         while (now := speaker.now()) < end + session.paused:
             left = (end + session.paused - now) / speaker.rate
             problem = session.lost.problem()
@@ -52,4 +56,5 @@ def rest(session: SessionView, seconds: float) -> None:
             except Leave:  # next: the rest is over
                 break
     finally:
+        session.watching = None
         watch.close()
