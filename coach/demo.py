@@ -25,7 +25,7 @@ from coach.audio.speech import Voice
 from coach.audio.virtual_card import VirtualCard, default_dir
 from coach.audio.wavio import write_wav
 from coach.core.answers import parse
-from coach.dialogue.ask import CONFIRM
+from coach.dialogue.ask import COMMAND_CHECKS, CONFIRM
 from coach.events import ADAPT, HEARD, LISTEN, SAY, SET, EventWriter
 from coach.settings import Paths, Settings, SpeechSettings
 from coach.workout.state import SessionSettings
@@ -103,6 +103,7 @@ class Athlete:
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._last_said = ""
+        self._last_answer = ""
         texts = {RESUME, YES, NO, *(t for a in script for t in (a.reps, a.felt, *a.first))}
         self._files = {text: self._render(i, text) for i, text in enumerate(sorted(texts))}
         self._thread = threading.Thread(target=self._run, name="athlete", daemon=True)
@@ -146,8 +147,12 @@ class Athlete:
         return None
 
     def _check_is_right(self, plan: SetAnswers) -> bool:
-        """Whether the coach's check names what this set's answers meant."""
+        """Whether the coach's check names what this set's answers meant, or the command
+        the athlete just said ("Carry on, right?" after "resume")."""
         line = self._last_said
+        command = parse(self._last_answer, "command")
+        if command.kind == "command" and COMMAND_CHECKS.get(command.value) == line:
+            return True
         if line.split(" ", 1)[0] == str(parse(plan.reps, "reps").value):
             return True
         place = parse(plan.felt, "any")
@@ -165,6 +170,8 @@ class Athlete:
             self.sets_done += 1
         elif event.TYPE == LISTEN:
             text = self.answer_for(event.expect)
+            if text is not None and event.expect != CONFIRM:
+                self._last_answer = text
             if text is not None:
                 self._jobs.append(text)
                 self._wake.set()
