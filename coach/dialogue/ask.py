@@ -102,8 +102,7 @@ def ask(question: Question, say: Callable[[str], None],
             if reply is None:
                 return None
             if reply.kind == "felt" and reply.value is True:
-                maybe = answer.maybe
-                confirmed = replace(maybe, details={**maybe.details, "confirmed": True})
+                confirmed = _confirmed(answer.maybe)
                 if confirmed.kind != "command":
                     return confirmed
                 if not on_command(confirmed):
@@ -151,8 +150,13 @@ def command_heard(answer: Answer, say: Callable[[str], None],
     line = check_line(maybe)
     reply = None if line is None else _check(line, timeout, say, listen)
     if reply is not None and reply.kind == "felt" and reply.value is True:
-        return replace(maybe, details={**maybe.details, "confirmed": True})
+        return _confirmed(maybe)
     return reply if reply is not None and reply.kind == "command" else answer
+
+
+def _confirmed(guess: Answer) -> Answer:
+    """A guess the athlete said yes to, marked so (``details["confirmed"]``)."""
+    return replace(guess, details={**guess.details, "confirmed": True})
 
 
 def _meaning(answer: Answer) -> tuple[str, object]:

@@ -133,8 +133,6 @@ class RemoteRecognizer(Recognizer):
         self.fallbacks = 0
         """Turns the local recognizer took: the server failed, was busy, or was waiting
         for a retry."""
-        self.busy = 0
-        """Of those, turns the server said "busy" for (up, but its queue was long)."""
 
         self._warmed: set[tuple[str, tuple[str, ...]]] = set()
         self._coach_server: bool | None = None
@@ -192,7 +190,6 @@ class RemoteRecognizer(Recognizer):
                                          "wait": round(self.max_wait(), 3)},
                                         self.settings.deadline)
             except wire.ServerBusy:  # up, but its queue is long: this turn is ours
-                self.busy += 1
                 tried_ms = (time.perf_counter() - started) * 1000
                 busy = True
             except wire.ServerError as error:

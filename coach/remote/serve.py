@@ -55,10 +55,6 @@ class ServeSettings:
     """Connections held at once; one more is refused with an ``error`` event."""
     max_seconds: float = 15.0
     """Audio kept per request, in seconds; the rest of a longer one is dropped."""
-    shed: bool = True
-    """Answer "busy" at once to a coach client whose request would wait in the queue
-    longer than it said it would ("wait" in its question): it hears the turn itself
-    sooner than the server could. Plain clients always queue."""
     zeroconf: str | None = None
     """Announce the service under this name over zeroconf (None: not announced)."""
 
@@ -115,8 +111,6 @@ class Service:
                                        thread_name_prefix="coach-serve-decode")
         self.clients = 0
         self.answered = 0
-        self.shed = 0
-        """Requests answered "busy" at once (the client heard them itself)."""
         self.info = info_event(f"coach-{recognizer.name}")
         self._queued = 0  # decodes submitted and not finished
         self._decode_s = 0.1  # a running mean of one decode's time, in seconds
@@ -205,9 +199,7 @@ class _Handler(AsyncEventHandler):
             self.parts, self.kept = [], 0
             started = time.perf_counter()
             service = self.service
-            if service.settings.shed and self.wait is not None and len(audio) and \
-                    service.expected_wait() > self.wait:
-                service.shed += 1
+            if self.wait is not None and len(audio) and service.expected_wait() > self.wait:
                 await self.write_event(Error(text="busy: hear this turn yourself",
                                              code=BUSY).event())
                 return True

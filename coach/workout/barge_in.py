@@ -69,7 +69,7 @@ def play_line(session: SessionView, sound: Sound) -> bool | Action:
     speaker = session.speaker
     if session.state not in control.OVER_A_LINE or speaker.offline:
         return speaker.wait(sound)
-    shared: Shared | None = getattr(session, "watching", None)
+    shared: Shared | None = session.watching
     watch = shared if shared is not None else session.source.watch()
     poll = shared.fresh if shared is not None else watch.poll
     step = speaker.samples(POLL_SECONDS)
