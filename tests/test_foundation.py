@@ -108,6 +108,32 @@ def test_resampling_keeps_pitch_and_length():
     assert abs(len(streamed) - 16_000) < 80
 
 
+def test_a_stream_resampled_in_chunks_keeps_the_clock():
+    """Chunk by chunk, the stream makes as many samples as the rates say, whatever the
+    chunk size: the echo canceller's reference and the microphone must not drift apart
+    (512-frame chunks once made 16,020 samples a second from 44.1 kHz)."""
+    seconds = 10
+    for from_rate, to_rate in ((44_100, 16_000), (48_000, 16_000), (22_050, 16_000),
+                               (8000, 16_000)):
+        for chunk in (160, 441, 512, 1000, 4096):
+            resampler = StreamResampler(from_rate, to_rate)
+            made = sum(len(resampler.process(np.zeros(chunk, np.float32)))
+                       for _ in range(seconds * from_rate // chunk))
+            expected = seconds * from_rate // chunk * chunk * to_rate / from_rate
+            assert abs(made - expected) <= 2, (from_rate, chunk, made, expected)
+    # and the samples are the whole clip's, delayed by the causal low-pass (31 frames)
+    rate = 44_100
+    t = np.arange(2 * rate) / rate
+    tones = sum(np.sin(2 * np.pi * f * t + f) for f in
+                np.random.default_rng(3).uniform(100, 5000, 12)).astype(np.float32) * 0.05
+    whole = resample(np.concatenate([np.zeros(31, np.float32), tones]), rate, 16_000)
+    resampler = StreamResampler(rate, 16_000)
+    streamed = np.concatenate([resampler.process(tones[k:k + 512])
+                               for k in range(0, len(tones), 512)])
+    count = min(len(whole), len(streamed)) - 4
+    assert np.corrcoef(whole[2:2 + count], streamed[2:2 + count])[0, 1] > 0.999
+
+
 def test_upsampling_does_not_mirror_the_band_above_its_edge():
     """8 kHz speech upsampled for the recognizer: a 3.5 kHz tone must not come back with
     an image at 4.5 kHz (linear interpolation alone leaves one about 18 dB down)."""

@@ -124,7 +124,11 @@ class StreamResampler:
         positions = np.arange(self._position, last, self.step)
         out = np.interp(positions, np.arange(len(self._buffer)), self._buffer)
         self._position = (positions[-1] + self.step) if len(positions) else self._position
-        drop = int(self._position)
+        # the next position can lie past this chunk (in the next one): drop no more than
+        # is here, or the stream loses that sample's time and makes extra samples (512
+        # frames at a time, 44.1 -> 16 kHz made 16,020 a second: the echo canceller's
+        # reference drifted 1.25 ms a second from the microphone's)
+        drop = min(int(self._position), len(self._buffer))
         self._buffer = self._buffer[drop:]
         self._position -= drop
         return out.astype(np.float32)
