@@ -168,6 +168,14 @@ def cut_latency(athlete: Voice, coach: Voice, trials: int = 8) -> None:
     delays = []
     with Speaker(AudioSettings()) as speaker, Microphone(AudioSettings()) as mic:
         mic.cancel_echo(speaker)
+        # as in a session, the coach has spoken before the first command: the first
+        # stream on a freshly started card delivers nothing for about 2 s, and AEC3
+        # holds its first 2.5 s of the coach's sound in its cautious initial state,
+        # which suppresses the athlete too (the first trial's "stop" was always lost)
+        limit = time.monotonic() + 5.0
+        while mic.read(0.1) is None and time.monotonic() < limit:
+            pass
+        speaker.wait(speaker.play(coach.render(" ".join(LINES[:3]))))
         for _ in range(trials):
             sound = speaker.play(line)
             watch = ListenerWatch(recognizer, mic)
