@@ -244,7 +244,7 @@ class Guard:
     ``HANG_FRAMES`` after: its echo comes later and rings on) and the canceller has not
     shown ``LEARNED_DB`` of echo reduction for ``LEARNED_FRAMES``, the frame is silenced. The
     reduction is measured only while the coach talks (sound in 6 of the last 10 frames:
-    speech and chimes, not the 45 ms clicks, which AEC3 loses over a long run). Once
+    speech and chimes, not the 45 ms clicks, too short to measure it on). Once
     learned, it stays trusted until the reduction stays under ``LOST_DB`` for
     ``LOST_SECONDS`` (a word said over the coach is shorter)."""
 
@@ -294,7 +294,7 @@ class Guard:
     @property
     def trusted(self) -> bool:
         """The coach's last sound was cancelled well: what was heard over it is the
-        athlete (a canceller that lost the echo, e.g. after a long run of clicks, is not)."""
+        athlete (a canceller that lost the echo, e.g. a speaker turned up, is not)."""
         return self.learned and self.erle >= LEARNED_DB
 
 
