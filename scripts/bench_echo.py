@@ -10,9 +10,10 @@ signal goes through ``coach.audio.echo.EchoCanceller`` with the engine's referen
 ``listen`` (voice gate + Whisper), as the coach hears during a session.
 
 Printed: ERLE on lines and on clicks; commands heard over speech, with and without the
-canceller; false commands from the coach's own audio per hour; CPU per second of audio.
+canceller; false commands from the coach's own audio per hour; commands begun at any
+moment of a watch, across its 2 s listens (``--limits`` alone); CPU per second of audio.
 
-    .venv/bin/python scripts/bench_echo.py [--seconds-of-coach 120]
+    .venv/bin/python scripts/bench_echo.py [--live] [--limits | --why | --conversation]
 """
 
 from __future__ import annotations
@@ -208,6 +209,55 @@ def cut_latency(athlete: Voice, coach: Voice, trials: int = 8) -> None:
         print(f"| {trials} | 0 | - | - |")
 
 
+def across_limits(recognizer) -> None:
+    """Commands said at any moment of a watch (no echo, quiet room): a watch listens 2 s
+    at a time while nothing is said; each command starts at an offset from the watch's
+    start, some across a listen's limit. Heard = the watch reports the command."""
+    from coach.hearing import BackgroundListener, synth
+
+    class Clip:
+        def __init__(self, audio: np.ndarray) -> None:
+            quiet = np.random.default_rng(5).normal(0, 30, 3 * RATE).astype(np.int16)
+            self.data = np.concatenate([audio, quiet])
+            self.position = 0
+
+        def read(self, timeout: float = 0.5) -> np.ndarray | None:
+            if self.position >= len(self.data):
+                time.sleep(0.01)
+                return None
+            self.position += 320
+            return self.data[self.position - 320:self.position]
+
+    rng = np.random.default_rng(5)
+    zones = {"inside a listen (1.0, 2.5 s)": [1.0, 2.5],
+             "begun in a listen's last 0.3 s (1.70-1.95 s)": list(np.arange(1.70, 1.96, 0.05)),
+             "just after the limit (2.00-2.10 s)": [2.0, 2.05, 2.1]}
+    print("\n## Commands at any moment of a watch (2 s listens, quiet, no echo, Whisper)\n")
+    print("| command begun | heard | of |")
+    print("| --- | ---: | ---: |")
+    for zone, offsets in zones.items():
+        heard = total = 0
+        for word in ("stop", "pause", "skip"):
+            for voice, rate in (("en-us", 150), ("en-gb", 170), ("en-us+m3", 140)):
+                speech = synth.speak(word, voice, rate)
+                for offset in offsets:
+                    quiet = rng.normal(0, 30, int(offset * RATE)).astype(np.int16)
+                    mic = Clip(np.concatenate([quiet, speech]))
+                    found = []
+                    with BackgroundListener(recognizer, mic) as listener:
+                        while mic.position < len(mic.data):
+                            answer = listener.poll()
+                            if answer is not None:
+                                found.append(answer.value)
+                            time.sleep(0.005)
+                        time.sleep(0.3)
+                        while (answer := listener.poll()) is not None:
+                            found.append(answer.value)
+                    total += 1
+                    heard += word in found
+        print(f"| {zone} | {heard} | {total} |")
+
+
 def why_lost(recognizer, coach: Voice, voices: list[Voice], lead: np.ndarray,
              the_room: Room, speech_level: float, ratio: float = 10.0) -> None:
     """Why a command said over the coach's speech is lost: each trial of the table above
@@ -371,12 +421,17 @@ def main() -> int:
                         help="only: answers logged right with the echo against without")
     parser.add_argument("--why", action="store_true",
                         help="only: why commands over the coach's speech are lost")
+    parser.add_argument("--limits", action="store_true",
+                        help="only: commands begun across a watch's listen limits")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     from coach.hearing import open_recognizer
 
     recognizer = open_recognizer("auto")
     coach = Voice(SpeechSettings(), SPEAKER_RATE)
+    if args.limits:
+        across_limits(recognizer)
+        return 0
     if args.engines_only:
         compare_engines(np.concatenate([coach.render(text) for text in LINES]), rng)
         return 0
@@ -480,6 +535,7 @@ def main() -> int:
         seconds = len(mic) / RATE
         print(f"| {name} | {seconds:.0f} | {off} | {on} | {on * 3600 / seconds:.0f} |")
 
+    across_limits(recognizer)
     if args.live:
         cut_latency(voices[0], coach)
     share = 100 * float(np.mean(cpu))

@@ -175,7 +175,7 @@ class FailingRecognizer:
     def __init__(self, errors) -> None:
         self.errors = list(errors)
 
-    def listen(self, mic, expect, timeout=2.0, plans=(), stop=None):
+    def listen(self, mic, expect, timeout=2.0, plans=(), stop=None, lead=None):
         from coach.core.answers import parse
 
         if self.errors:

@@ -8,11 +8,19 @@ import queue
 import threading
 from collections.abc import Sequence
 
+import numpy as np
+
 from coach.core.answers import Answer, check_expect
 from coach.errors import CoachError
 from coach.hearing.recognizer import Recognizer
+from coach.settings import INPUT_RATE
 
 log = logging.getLogger(__name__)
+
+LEAD_SECONDS = 0.5
+"""Audio a listen hands to the next when it timed out: the gate's pre-roll (0.3 s) and
+the windows it scores before it counts a start."""
+LISTEN_SECONDS = 2.0
 
 
 class BackgroundListener:
@@ -20,6 +28,10 @@ class BackgroundListener:
 
     ``poll()`` returns the next understood Answer (or None); ``stop()`` ends the thread.
     Answers that are not understood are dropped. ``expect`` defaults to "command".
+    Each listen lasts 2 s when nothing is said; the next one starts with the last
+    ``LEAD_SECONDS`` of it (``Recognizer.listen``'s ``lead``), so a command begun just
+    before a listen's limit is heard whole (without it, words begun in the last 0.3 s
+    of a listen lost their start and about half of them were not heard).
     Any error while listening (a device gone, a bug in a decoder) is logged in one line,
     kept in ``error`` and counted in ``failures``; the listener starts again after
     ``retry_seconds``, so commands are heard again once the cause is gone.
@@ -46,10 +58,15 @@ class BackgroundListener:
 
     def _run(self) -> None:
         _background_priority()
+        mic = _Recent(self.mic, int(LEAD_SECONDS * INPUT_RATE))
+        lead = None
         while not self._stop.is_set():
             try:
-                answer = self.recognizer.listen(self.mic, self.expect, timeout=2.0,
-                                                plans=self.plans, stop=self._stop)
+                mic.clear()
+                answer = self.recognizer.listen(mic, self.expect, timeout=LISTEN_SECONDS,
+                                                plans=self.plans, stop=self._stop,
+                                                lead=lead)
+                lead = mic.last() if answer.details.get("reason") == "timeout" else None
             except Exception as error:  # any failure: report it, wait, listen again
                 self.error = error
                 self.failures += 1
@@ -90,3 +107,32 @@ def _background_priority(niceness: int = 10) -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
     except (AttributeError, OSError) as error:
         log.debug("listener: cannot lower its priority (%s)", error)
+
+
+class _Recent:
+    """A microphone as one listen reads it, keeping the last ``samples`` it gave."""
+
+    def __init__(self, mic, samples: int) -> None:
+        self.mic = mic
+        self.samples = samples
+        self._blocks: list[np.ndarray] = []
+        self._held = 0
+
+    def read(self, timeout: float = 0.5):
+        block = self.mic.read(timeout)
+        if block is not None:
+            self._blocks.append(block)
+            self._held += len(block)
+            while self._held - len(self._blocks[0]) >= self.samples:
+                self._held -= len(self._blocks.pop(0))
+        return block
+
+    def clear(self) -> None:
+        self._blocks, self._held = [], 0
+
+    def last(self) -> np.ndarray:
+        return np.concatenate(self._blocks)[-self.samples:] if self._blocks else \
+            np.zeros(0, np.int16)
+
+    def __getattr__(self, name: str):
+        return getattr(self.mic, name)

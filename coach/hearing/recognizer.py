@@ -11,6 +11,10 @@
 - kind "unknown", text "" when nothing was said within ``timeout`` seconds (counted
   in microphone samples), or when ``stop`` (a threading.Event) is set.
 
+``lead``: audio heard just before this listen (int16), fed to the voice gate first: a
+listen that follows one that timed out gets its last moment, so a word begun across
+the limit is heard whole (``BackgroundListener`` does this).
+
 A clank, a cough or a tone never opens the gate, so it never reaches a decoder and
 listening goes on. Speech the decoder finds no words in does not end listening either;
 speech that is not an answer ends it with kind "unknown" and the words in ``text``,
@@ -91,13 +95,16 @@ class Recognizer:
         return self.decode(to_int16_16k(samples, rate), expect, plans)
 
     def listen(self, mic, expect: str, timeout: float = 8.0, plans: Sequence[str] = (),
-               stop: threading.Event | None = None) -> Answer:
+               stop: threading.Event | None = None,
+               lead: np.ndarray | None = None) -> Answer:
         """Listen on ``mic`` for one answer; see the module docstring."""
         check_expect(expect)
         plans = tuple(plans)
         self.prepare(expect, plans)
         settings = self.gate
         gate = VoiceGate(settings)
+        if lead is not None and len(lead):
+            gate.feed(lead)  # before the limit's count: it was heard already
         limit = int(timeout * INPUT_RATE)
         heard = 0
         wall_limit = time.monotonic() + timeout + 2.0  # a microphone that delivers nothing
