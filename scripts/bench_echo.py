@@ -215,20 +215,8 @@ def across_limits(recognizer) -> None:
     start, some across a listen's limit. Heard = the watch reports the command."""
     from coach.hearing import BackgroundListener, synth
 
-    class Clip:
-        def __init__(self, audio: np.ndarray) -> None:
-            quiet = np.random.default_rng(5).normal(0, 30, 3 * RATE).astype(np.int16)
-            self.data = np.concatenate([audio, quiet])
-            self.position = 0
-
-        def read(self, timeout: float = 0.5) -> np.ndarray | None:
-            if self.position >= len(self.data):
-                time.sleep(0.01)
-                return None
-            self.position += 320
-            return self.data[self.position - 320:self.position]
-
     rng = np.random.default_rng(5)
+    tail = np.random.default_rng(5).normal(0, 30, 3 * RATE).astype(np.int16)
     zones = {"inside a listen (1.0, 2.5 s)": [1.0, 2.5],
              "begun in a listen's last 0.3 s (1.70-1.95 s)": list(np.arange(1.70, 1.96, 0.05)),
              "just after the limit (2.00-2.10 s)": [2.0, 2.05, 2.1]}
@@ -242,10 +230,10 @@ def across_limits(recognizer) -> None:
                 speech = synth.speak(word, voice, rate)
                 for offset in offsets:
                     quiet = rng.normal(0, 30, int(offset * RATE)).astype(np.int16)
-                    mic = Clip(np.concatenate([quiet, speech]))
+                    mic = ClipMicrophone(np.concatenate([quiet, speech, tail]) / 32768.0)
                     found = []
                     with BackgroundListener(recognizer, mic) as listener:
-                        while mic.position < len(mic.data):
+                        while not mic.done:
                             answer = listener.poll()
                             if answer is not None:
                                 found.append(answer.value)

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from coach.audio.virtual_card import VirtualCard, default_dir
@@ -83,3 +84,23 @@ def run_coach(*args: str, env: dict[str, str] | None = None, timeout: float = 12
     return subprocess.run([sys.executable, "-m", "coach", *args], capture_output=True,
                           text=True, timeout=timeout, env=env or dict(os.environ),
                           input=input, cwd=ROOT)
+
+
+class ReplayMic:
+    """Hands out a prepared int16 clip in 20 ms blocks, then quiet noise: the
+    Microphone.read contract without a sound card."""
+
+    def __init__(self, audio: np.ndarray, tail: float = 10.0) -> None:
+        rng = np.random.default_rng(5)
+        quiet = (rng.normal(0, 30, int(tail * 16000))).astype(np.int16)
+        self.data = np.concatenate([audio, quiet])
+        self.position = 0
+        self.frames_read = 0
+
+    def read(self, timeout: float = 0.5):
+        if self.position >= len(self.data):
+            return None
+        block = self.data[self.position:self.position + 320]
+        self.position += 320
+        self.frames_read += len(block)
+        return block

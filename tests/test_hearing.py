@@ -18,32 +18,12 @@ from coach.core.answers import phrases
 from coach.hearing import BackgroundListener, open_recognizer, synth
 from coach.hearing.grammar import vosk_grammar, word_graph
 from coach.settings import Paths
-from tests.conftest import run_coach
+from tests.conftest import ReplayMic, run_coach
 
 
 @pytest.fixture(scope="module")
 def sphinx():
     return open_recognizer("pocketsphinx")
-
-
-class ReplayMic:
-    """Hands out a prepared int16 clip in 20 ms blocks, then quiet noise: the
-    Microphone.read contract without a sound card (the live test below uses the card)."""
-
-    def __init__(self, audio: np.ndarray, tail: float = 10.0) -> None:
-        rng = np.random.default_rng(5)
-        quiet = (rng.normal(0, 30, int(tail * 16000))).astype(np.int16)
-        self.data = np.concatenate([audio, quiet])
-        self.position = 0
-        self.frames_read = 0
-
-    def read(self, timeout: float = 0.5):
-        if self.position >= len(self.data):
-            return None
-        block = self.data[self.position:self.position + 320]
-        self.position += 320
-        self.frames_read += len(block)
-        return block
 
 
 # -- grammar ------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from coach.core.answers import phrases
 from coach.errors import MissingPart
 from coach.hearing import synth, to_int16_16k
 from coach.hearing.phrase_search import PhraseTree, spellings
-from tests.conftest import FSDD
+from tests.conftest import FSDD, ReplayMic
 
 
 def model_dir() -> Path:
@@ -205,23 +205,6 @@ def test_an_unsure_answer_carries_its_guess_for_the_dialogue_to_check(whisper, m
     assert whisper.decode(synth.clank(np.random.default_rng(5)), "reps").maybe is None
 
 
-class _ClipMic:
-    """A prepared int16 clip in 20 ms blocks, then quiet: a microphone without a card."""
-
-    def __init__(self, audio: np.ndarray) -> None:
-        quiet = np.random.default_rng(5).normal(0, 30, 3 * 16000).astype(np.int16)
-        self.data = np.concatenate([audio, quiet])
-        self.position = 0
-
-    def read(self, timeout: float = 0.5):
-        if self.position >= len(self.data):
-            threading.Event().wait(0.01)
-            return None
-        block = self.data[self.position:self.position + 320]
-        self.position += 320
-        return block
-
-
 @pytest.mark.parametrize("offset", [1.8, 1.85])
 def test_a_command_begun_at_a_listens_limit_is_heard_whole(whisper, offset):
     """A watch listens 2 s at a time while nothing is said. "stop" begun just before a
@@ -233,7 +216,7 @@ def test_a_command_begun_at_a_listens_limit_is_heard_whole(whisper, offset):
 
     assert LISTEN_SECONDS == 2.0
     quiet = np.random.default_rng(5).normal(0, 30, int(offset * 16000)).astype(np.int16)
-    mic = _ClipMic(np.concatenate([quiet, synth.speak("stop", "en-us", 150)]))
+    mic = ReplayMic(np.concatenate([quiet, synth.speak("stop", "en-us", 150)]), tail=3.0)
     heard = []
     with BackgroundListener(whisper, mic) as listener:
         for _ in range(400):

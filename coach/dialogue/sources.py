@@ -335,10 +335,11 @@ class ListenerWatch:
 
     def __init__(self, recognizer, microphone) -> None:
         from coach.hearing import BackgroundListener
+        from coach.hearing.listener import RecentReads
 
         microphone.flush()  # the coach's own voice so far is not a command
         self._microphone = microphone
-        self._tap = _Tap(microphone, int(ANSWER_LEAD_SECONDS * INPUT_RATE))
+        self._tap = RecentReads(microphone, int(ANSWER_LEAD_SECONDS * INPUT_RATE))
         self._listener = BackgroundListener(recognizer, self._tap, "command").start()
 
     def poll(self, elapsed: float | None = None) -> Answer | None:
@@ -349,34 +350,6 @@ class ListenerWatch:
         unread = getattr(self._microphone, "unread", None)
         if unread is not None:
             unread(self._tap.recent())
-
-
-class _Tap:
-    """A microphone as a listener reads it, keeping the last ``samples`` it gave."""
-
-    def __init__(self, microphone, samples: int) -> None:
-        self.microphone = microphone
-        self.samples = samples
-        self._recent: deque = deque()
-        self._held = 0
-        self._lock = threading.Lock()
-
-    def read(self, timeout: float = 0.5):
-        block = self.microphone.read(timeout)
-        if block is not None:
-            with self._lock:
-                self._recent.append(block)
-                self._held += len(block)
-                while self._held - len(self._recent[0]) >= self.samples:
-                    self._held -= len(self._recent.popleft())
-        return block
-
-    def recent(self) -> list:
-        with self._lock:
-            return list(self._recent)
-
-    def __getattr__(self, name: str):
-        return getattr(self.microphone, name)
 
 
 class MicrophoneSource:

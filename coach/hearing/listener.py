@@ -6,6 +6,7 @@ import logging
 import os
 import queue
 import threading
+from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
@@ -58,7 +59,7 @@ class BackgroundListener:
 
     def _run(self) -> None:
         _background_priority()
-        mic = _Recent(self.mic, int(LEAD_SECONDS * INPUT_RATE))
+        mic = RecentReads(self.mic, int(LEAD_SECONDS * INPUT_RATE))
         lead = None
         while not self._stop.is_set():
             try:
@@ -109,30 +110,41 @@ def _background_priority(niceness: int = 10) -> None:
         log.debug("listener: cannot lower its priority (%s)", error)
 
 
-class _Recent:
-    """A microphone as one listen reads it, keeping the last ``samples`` it gave."""
 
-    def __init__(self, mic, samples: int) -> None:
-        self.mic = mic
+class RecentReads:
+    """A microphone as a listener reads it, keeping the last ``samples`` it gave (thread
+    safe: another thread may ask for them)."""
+
+    def __init__(self, microphone, samples: int) -> None:
+        self.microphone = microphone
         self.samples = samples
-        self._blocks: list[np.ndarray] = []
+        self._recent: deque = deque()
         self._held = 0
+        self._lock = threading.Lock()
 
     def read(self, timeout: float = 0.5):
-        block = self.mic.read(timeout)
+        block = self.microphone.read(timeout)
         if block is not None:
-            self._blocks.append(block)
-            self._held += len(block)
-            while self._held - len(self._blocks[0]) >= self.samples:
-                self._held -= len(self._blocks.pop(0))
+            with self._lock:
+                self._recent.append(block)
+                self._held += len(block)
+                while self._held - len(self._recent[0]) >= self.samples:
+                    self._held -= len(self._recent.popleft())
         return block
 
-    def clear(self) -> None:
-        self._blocks, self._held = [], 0
+    def recent(self) -> list:
+        with self._lock:
+            return list(self._recent)
 
     def last(self) -> np.ndarray:
-        return np.concatenate(self._blocks)[-self.samples:] if self._blocks else \
-            np.zeros(0, np.int16)
+        """The last ``samples`` read, as one array."""
+        blocks = self.recent()
+        return np.concatenate(blocks)[-self.samples:] if blocks else np.zeros(0, np.int16)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._recent.clear()
+            self._held = 0
 
     def __getattr__(self, name: str):
-        return getattr(self.mic, name)
+        return getattr(self.microphone, name)
