@@ -42,6 +42,7 @@ STATE = "state"
 CHECKIN = "checkin"
 DEVICE_LOST = "device_lost"
 DEVICE_BACK = "device_back"
+TALKED_OVER = "talked_over"
 
 
 @dataclass(frozen=True)
@@ -177,9 +178,19 @@ class DeviceBack(Event):
     """How long it was away, in seconds."""
 
 
+@dataclass(frozen=True)
+class TalkedOver(Event):
+    """The athlete talked over the line ``text``: the coach stopped it ``seconds`` in and
+    listens (a command then is carried out; none: the line is said again)."""
+
+    TYPE: ClassVar[str] = TALKED_OVER
+    text: str = ""
+    seconds: float = 0.0
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls for cls in (Say, Listen, Heard, SetLogged, Adapt, Rest, End, Click,
-                              StateChanged, CheckIn, DeviceLost, DeviceBack)
+                              StateChanged, CheckIn, DeviceLost, DeviceBack, TalkedOver)
 }
 
 

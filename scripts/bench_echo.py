@@ -103,6 +103,117 @@ def cancel(played44: np.ndarray, mic: np.ndarray) -> tuple[np.ndarray, float]:
     return residual, canceller.busy / max(canceller.seconds, 1e-9)
 
 
+#: From the canceller finding a voice over the line to the coach's sound stopping: the
+#: line's poll (20 ms) and the device's output buffer.
+STOP_LAG = 0.15
+
+
+def cancel_stopping(played44: np.ndarray, the_room: Room, extra: np.ndarray,
+                    watch_from: int, stopping: bool = True
+                    ) -> tuple[np.ndarray, float | None, int]:
+    """``cancel`` in a closed loop, as a session plays a line: from sample ``watch_from``
+    (16 kHz) on, the first voice the canceller finds over the coach (``echo.TalkOver``)
+    stops the coach's sound ``STOP_LAG`` later (``stopping``), and the microphone hears
+    the echo of what was really played, plus ``extra`` (the athlete, the noise). Returns
+    the residual, when the line stopped (s) and the voices found after ``watch_from``."""
+    played = echo.PlayedAudio(SPEAKER_RATE, seconds=8.0)
+    canceller = echo.EchoCanceller(played)
+    sound = played44.copy()
+    heard = the_room.echo(sound)
+    out, frame, stopped, seen = [], 0, None, None
+    for first in range(0, len(extra) - 319, 320):
+        ahead = (first + 320) / RATE * SPEAKER_RATE + STOP_LAG * SPEAKER_RATE
+        while frame < min(ahead, len(sound)):
+            played.write(sound[frame:frame + 512], frame, frame / SPEAKER_RATE)
+            frame += 512
+        block = heard[first:first + 320] + extra[first:first + 320]
+        out.append(canceller.process((np.clip(block, -1, 1) * 32767).astype(np.int16),
+                                     first / RATE))
+        if seen is None and first >= watch_from:
+            seen = canceller.talk_over.count
+        if stopping and stopped is None and seen is not None and \
+                canceller.talk_over.count > seen:
+            stopped = (first + 320) / RATE
+            sound[int(round(ahead)):] = 0.0  # what is not yet played never will be
+            heard = the_room.echo(sound)
+    found = 0 if seen is None else canceller.talk_over.count - seen
+    return np.concatenate(out).astype(np.float32) / 32768.0, stopped, found
+
+
+def stopping_for_voices(recognizer, coach: Voice, voices: list[Voice], lead: np.ndarray,
+                        lines44: np.ndarray, the_room: Room, speech_level: float) -> None:
+    """Commands said over the coach's speech when the coach stops for a voice
+    (``barge_in.play_line``), in a closed loop: heard the first time, and when said again
+    1 s after the first word ends (a lifter repeats a command the coach did not obey)."""
+    gap = np.zeros(int(0.4 * SPEAKER_RATE), np.float32)
+    skip = int(len(lead) / SPEAKER_RATE * RATE)
+    own = np.concatenate([lead, lines44])
+    _, _, false = cancel_stopping(own, the_room, the_room.noise(len(the_room.echo(own))),
+                                  skip, stopping=False)
+    seconds = len(lines44) / SPEAKER_RATE
+    print(f"\n## The coach stops for a voice over its line (closed loop, STOP_LAG "
+          f"{STOP_LAG * 1000:.0f} ms)\n")
+    print(f"Voices found in the coach's own {seconds:.0f} s of lines: {false} "
+          f"({false * 3600 / seconds:.0f} per hour).\n")
+    import os
+
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"  # bench_dialogue would start itself again
+    import bench_dialogue as dialogue
+
+    rng = np.random.default_rng(11)
+    print("| real noise over the coach's lines (bench_dialogue's recordings, held half) | "
+          "noise under the athlete's speech | line stops per hour |")
+    print("| --- | ---: | ---: |")
+    for name in sorted(p.stem for p in dialogue.NOISE.glob("*.wav")):
+        for under in (10.0, 20.0):
+            count = len(the_room.echo(own))
+            noise = dialogue.noise_clip(name, count, "held", rng).astype(np.float32)
+            noise *= speech_level * 10 ** (-under / 20) / max(level(noise), 1e-9)
+            _, _, stops = cancel_stopping(own, the_room, the_room.noise(count) + noise, skip,
+                                          stopping=False)
+            print(f"| {name} | {under:.0f} dB | {stops * 3600 / seconds:.0f} |", flush=True)
+    print()
+    print("| echo to athlete | coach stops | stopped for the word | stop after word start, "
+          "median s | heard the first time | heard said again | wrong command | of |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for ratio in (0.0, 10.0):
+        for stopping in (False, True):
+            once = twice = stops = wrong = total = 0
+            after: list[float] = []
+            for number, word in enumerate(COMMANDS):
+                for athlete in voices:
+                    words = resample(athlete.render(word), SPEAKER_RATE, RATE)
+                    words = words * (speech_level / level(words)) * 10 ** (-ratio / 20)
+                    line = coach.render(LINES[(number + 1) % len(LINES)] + " " + LINES[number])
+                    played = np.concatenate([lead, line, gap, gap, gap, gap])
+                    count = len(the_room.echo(played))
+                    at = skip + int(0.8 * RATE)
+                    said = np.convolve(words, the_room.response[: RATE // 10])[:len(words)]
+                    again = at + len(said) + RATE
+                    first = the_room.noise(count)
+                    first[at:at + len(said)] += said[: count - at]
+                    both = first.copy()
+                    both[again:again + len(said)] += said[: count - again]
+                    total += 1
+                    out, stopped, _ = cancel_stopping(played, the_room, first, skip, stopping)
+                    found = [w for _, w in commands_heard(
+                        recognizer, out[at - RATE // 2: at + len(said) + RATE])]
+                    once += word in found
+                    wrong += any(w != word for w in found)
+                    if stopped is not None:
+                        stops += 1
+                        after.append(stopped - at / RATE)
+                    out, _, _ = cancel_stopping(played, the_room, both, skip, stopping)
+                    found = [w for _, w in commands_heard(
+                        recognizer, out[at - RATE // 2: again + len(said) + RATE])]
+                    twice += word in found
+                    wrong += any(w != word for w in found)
+            median = f"{np.median(after):.2f}" if after else "-"
+            print(f"| {ratio:+.0f} dB | {'yes' if stopping else 'no'} | "
+                  f"{f'{stops}' if stopping else '-'} | {median if stopping else '-'} | "
+                  f"{once}/{total} | {twice}/{total} | {wrong} | {total} |", flush=True)
+
+
 def erle(echo_only: np.ndarray, residual: np.ndarray, skip: float = 3.0) -> float:
     """Median ERLE over 1 s windows where the echo is active, after ``skip`` seconds."""
     values = []
@@ -411,6 +522,8 @@ def main() -> int:
                         help="only: why commands over the coach's speech are lost")
     parser.add_argument("--limits", action="store_true",
                         help="only: commands begun across a watch's listen limits")
+    parser.add_argument("--stopping", action="store_true",
+                        help="only: the coach stops for a voice over its line")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     from coach.hearing import open_recognizer
@@ -445,6 +558,13 @@ def main() -> int:
     if args.conversation:
         conversation(coach, lines44[: int(6 * SPEAKER_RATE)], the_room,
                      level(resample(lines44, SPEAKER_RATE, RATE)))
+        return 0
+    if args.stopping:
+        stopping_for_voices(
+            recognizer, coach,
+            [Voice(SpeechSettings(voice=v, rate=r), SPEAKER_RATE) for v, r in ATHLETES],
+            lines44[: int(6 * SPEAKER_RATE)], lines44, the_room,
+            level(resample(lines44, SPEAKER_RATE, RATE)))
         return 0
     if args.why:
         why_lost(recognizer, coach,

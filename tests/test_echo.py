@@ -19,6 +19,7 @@ import pytest
 from coach.audio import echo
 from coach.audio.engine import OfflineSpeaker
 from coach.audio.wavio import resample
+from coach.events import EventWriter
 from coach.settings import AudioSettings
 from coach.store import Store
 
@@ -260,6 +261,62 @@ def test_pause_said_over_a_cue_cuts_it_and_stop_said_over_the_clicks_ends_the_se
     assert rows == [], rows  # a set stopped mid-count is not logged as done
 
 
+@pytest.mark.audio
+@needs_aec
+def test_the_coach_stops_a_cue_the_athlete_talks_over_and_hears_the_pause_said_again(
+        card, tmp_path):
+    """The echo as loud as the athlete: "pause" said over the set's cue is often lost
+    (AEC3 damps it), but the coach stops the cue at once for the voice (``talked_over``);
+    the athlete, hearing it stop, says "pause" again and is heard in the quiet. "resume"
+    says the cue again; the set and its answers are logged as said. (With the card's echo
+    path 10 dB over the athlete, AEC3 takes all of the word: nothing to stop for,
+    docs/notes/echo.md.)"""
+    with card.echo_path(30, gain_db=0.0):
+        records, stderr, rows = _spoken_session(card, tmp_path, _saying_it_again,
+                                                gain_db=0.0)
+    lines = [r["text"] for r in records if r["type"] == "say"]
+    heard = [(r["kind"], r["text"]) for r in records if r["type"] == "heard"]
+    stopped = [r for r in records if r["type"] == "talked_over"]
+    assert stopped and stopped[0]["text"].startswith("Lower slower"), (lines, heard)
+    from coach.audio.speech import Voice
+    from coach.settings import SpeechSettings
+
+    length = len(Voice(SpeechSettings(rate=190), 22_050).render(stopped[0]["text"])) / 22_050
+    assert stopped[0]["seconds"] < length - 1.0, stopped  # stopped well before its end
+    assert "Paused. Say resume when you're ready." in lines, (lines, heard)
+    assert lines[lines.index("Resuming.") + 1] == stopped[0]["text"], lines
+    commands = _commands(records)
+    assert commands[0] == "pause" and commands[-1] == "resume", heard
+    assert set(commands) == {"pause", "resume"}, heard  # nothing the athlete did not say
+    assert rows == [(1, 4, 1)], (rows, heard)
+    assert records[-1]["status"] == "completed"
+
+
+def _the_cue_begins(record: dict, records: list[dict], said: list[str]) -> bool:
+    """The set's cue (the line after "Set 1 of ...") starts, not yet paused: wait until
+    the coach is well into it."""
+    says = [r["text"] for r in records if r["type"] == "say"]
+    if record["type"] == "say" and "pause" not in said and len(says) >= 2 and \
+            says[-2].startswith("Set 1 of") and record["text"] == says[-1]:
+        time.sleep(0.4)
+        return True
+    return False
+
+
+def _saying_it_again(record: dict, records: list[dict], said: list[str]) -> str | None:
+    """Pause over the cue; when the coach stops for it, pause again (once); resume when
+    paused; then answer as asked."""
+    states = [r["state"] for r in records if r["type"] == "state"]
+    if _the_cue_begins(record, records, said):
+        return "pause"
+    if record["type"] == "talked_over" and said.count("pause") == 1:
+        time.sleep(0.8)  # the first word ends, a moment passes: the coach is quiet
+        return "pause"
+    if record["type"] == "listen" and states and states[-1] == "PAUSED":
+        return "resume" if "resume" not in said else None
+    return _answers(record, records, said)
+
+
 def test_pause_said_over_the_rests_line_cuts_it_and_other_commands_wait_for_the_rest():
     """The rest lends its watch to the lines it says: "next" heard over the countdown is
     left for the rest (not acted on, not logged twice), "pause" cuts the line."""
@@ -295,6 +352,105 @@ def test_pause_said_over_the_rests_line_cuts_it_and_other_commands_wait_for_the_
     assert inner.closed
 
 
+def _frames(level_db: float, count: int, seed: int = 5) -> list[np.ndarray]:
+    """``count`` 10 ms int16 frames of noise at ``level_db`` dBFS."""
+    rng = np.random.default_rng(seed)
+    scale = 32768.0 * 10 ** (level_db / 20)
+    return [(rng.standard_normal(160) * scale).astype(np.int16) for _ in range(count)]
+
+
+def test_talk_over_finds_a_voice_over_the_residual_echo_and_not_a_click_or_a_steady_fan():
+    """The canceller's output while the coach talks: residual echo near -65 dBFS, then
+    the athlete at -40 (AEC3 damps a word over the coach, keeps it over -50): one onset.
+    A 20 ms click residual is none; nor is anything while the coach is silent or the
+    canceller not trusted; a steady fan at -40 raises the floor and is none either."""
+    talk = echo.TalkOver()
+    for frame in _frames(-65, 100) + _frames(-40, 2) + _frames(-65, 50):
+        talk.check(True, frame)
+    assert talk.count == 0  # a click
+    for frame in _frames(-40, 30) + _frames(-65, 30) + _frames(-38, 30):
+        talk.check(True, frame)
+    assert talk.count == 2
+    idle = echo.TalkOver()
+    for frame in _frames(-65, 50) + _frames(-40, 30):
+        idle.check(False, frame)
+    assert idle.count == 0
+    fan = echo.TalkOver()
+    for frame in _frames(-42, 300):  # the fan was on before the coach spoke
+        fan.check(True, frame)
+    assert fan.count == 0
+
+
+class _Talk:
+    """A source whose microphone hears the athlete talk over the line after ``after``
+    looks (``talked_over``) and a watch that hears ``words`` once the line stopped."""
+
+    def __init__(self, after: int, words=()) -> None:
+        self.after, self.looks, self.words, self.stopped = after, 0, list(words), False
+
+    def talked_over(self) -> int:
+        self.looks += 1
+        self.stopped = self.stopped or self.looks > self.after
+        return int(self.stopped)
+
+    def watch(self):
+        from coach.core.answers import Answer
+        source = self
+
+        class Watch:
+            def poll(self, elapsed=None):
+                if source.stopped and source.words:
+                    return Answer("command", source.words.pop(0), "")
+                return None
+
+            def close(self):
+                pass
+        return Watch()
+
+
+def _talked_over_line(state, source):
+    from types import SimpleNamespace
+
+    from coach.workout import barge_in
+
+    speaker = OfflineSpeaker(1000)
+    speaker.offline = False  # a live speaker's clock, without a device
+    recorded = []
+    session = SimpleNamespace(state=state, speaker=speaker, watching=None, source=source,
+                              _record=lambda a, *_, **__: recorded.append(a.value),
+                              events=EventWriter(None))
+    line = speaker.play(np.ones(60_000, np.float32))
+    return barge_in.play_line(session, line), line, speaker, recorded
+
+
+def test_a_line_talked_over_stops_then_is_said_again_unless_a_command_follows():
+    """The athlete talks over a line: it stops at once. At a question the answer is
+    listened for; elsewhere a command said after the stop is carried out, and with none
+    in ``YIELD_SECONDS`` the line is said again (a second time it does not stop)."""
+    from coach.dialogue.commands import Action
+    from coach.workout import barge_in
+    from coach.workout.state import State
+
+    played, line, speaker, recorded = _talked_over_line(State.ANNOUNCING, _Talk(5))
+    assert played is barge_in.AGAIN and line.end <= 6 * 20 + 20
+    assert speaker.now() >= line.end + barge_in.YIELD_SECONDS * 1000 and recorded == []
+    played, line, _, recorded = _talked_over_line(State.ANNOUNCING, _Talk(5, ["stop"]))
+    assert played is Action.STOP and recorded == ["stop"] and line.end <= 6 * 20 + 20
+    played, line, speaker, _ = _talked_over_line(State.ASKING, _Talk(5))
+    assert played is True and line.end <= 6 * 20 + 20 and speaker.now() < line.end + 40
+    played, line, _, _ = _talked_over_line(State.RESTING, _Talk(5))
+    assert played is True and line.end <= 6 * 20 + 20
+    from types import SimpleNamespace
+
+    speaker = OfflineSpeaker(1000)
+    speaker.offline = False
+    session = SimpleNamespace(state=State.ANNOUNCING, speaker=speaker, watching=None,
+                              source=_Talk(5), _record=lambda *_, **__: None,
+                              events=EventWriter(None))
+    line = speaker.play(np.ones(6_000, np.float32))
+    assert barge_in.play_line(session, line, yielding=False) is True and line.end == 6_000
+
+
 def _speech_level(samples: np.ndarray, window: int = 512) -> float:
     """RMS of the windows within 20 dB of the loudest (the speech, not the pauses)."""
     power = np.array([np.mean(samples[k:k + window] ** 2)
@@ -307,8 +463,8 @@ def _speech_level(samples: np.ndarray, window: int = 512) -> float:
 @over_the_echo
 def test_pause_said_over_a_question_cuts_it_and_pauses(card, tmp_path):
     """Barge-in at a question: "pause" said at the start of "Did you feel it ...?" cuts
-    it and pauses; after "resume" the question is asked again and both answers are
-    logged as said."""
+    it (the coach stops for the voice and listens) and pauses; after "resume" the
+    question is asked again and both answers are logged as said."""
     records, stderr, rows = _spoken_session(card, tmp_path, _pausing_a_question, gain_db=0.0)
     lines = [r["text"] for r in records if r["type"] == "say"]
     heard = [(r["kind"], r["text"]) for r in records if r["type"] == "heard"]
@@ -336,6 +492,8 @@ def _pausing_a_question(record: dict, records: list[dict], said: list[str]) -> s
     states = [r["state"] for r in records if r["type"] == "state"]
     if record["type"] == "listen" and states and states[-1] == "PAUSED":
         return "resume"
+    if record["type"] == "listen" and record["expect"] == "felt" and "resume" not in said:
+        return None  # the question stopped for the "pause": it is still being heard
     return _answers(record, records, said)
 
 
@@ -347,11 +505,8 @@ def _events(path) -> list[dict]:
 
 def _barging(record: dict, records: list[dict], said: list[str]) -> str | None:
     """Pause over the cue, resume when paused, stop two seconds into the clicks."""
-    says = [r["text"] for r in records if r["type"] == "say"]
     states = [r["state"] for r in records if r["type"] == "state"]
-    if record["type"] == "say" and "pause" not in said and len(says) >= 2 and \
-            says[-2].startswith("Set 1 of") and record["text"] == says[-1]:
-        time.sleep(0.4)  # well into the cue
+    if _the_cue_begins(record, records, said):
         return "pause"
     if record["type"] == "listen" and states and states[-1] == "PAUSED":
         return "resume"

@@ -18,6 +18,8 @@ run on the microphone frames before the voice gate and the recognizer see them:
 - ``Guard``: half duplex until the canceller has learned the room. While it has not
   shown 20 dB of echo reduction, what the microphone hears while the coach talks is
   silenced, so the coach's first line never reaches a recognizer.
+- ``TalkOver``: the athlete talking over the coach, found in the canceller's output (a
+  count the session reads, to stop its line and listen: ``coach.workout.barge_in``).
 - ``system_echo_cancel()``: the name of a PulseAudio/PipeWire ``module-echo-cancel``
   already loaded; when there is one the sound server cancels the echo and ours stays off
   (cancelling twice only distorts the athlete).
@@ -77,6 +79,16 @@ HANG_FRAMES = 30
 ``LEAD_SECONDS`` and the room's delay later, and rings on)."""
 TALKING_DB = -50.0
 """Reference level (dBFS, per 10 ms frame) above which the coach is making sound."""
+TALK_OVER_DB = -50.0
+"""Output level (dBFS, per 10 ms frame) over which the canceller lets something through
+while the coach talks: its residual echo stays near -65, and AEC3 damps the athlete's
+words over the coach's speech but keeps 300 Hz-2 kHz within a few dB (docs/notes/echo.md)."""
+TALK_OVER_RISE_DB = 12.0
+"""... and over the output's recent floor by this much (a steady fan or music raises it)."""
+TALK_OVER_FRAMES = 3
+"""10 ms frames in a row over both: a click's residual is one or two."""
+FLOOR_RISE = 0.01
+"""How fast the floor follows a louder output, per 10 ms frame (it falls at once)."""
 
 
 def now() -> float:
@@ -164,6 +176,7 @@ class EchoCanceller:
         self._near = np.zeros(0, np.int16)
         self._far = np.zeros(0, np.int16)
         self.guard = Guard()
+        self.talk_over = TalkOver()
         self.relocks = 0
         self.seconds = 0.0
         """Microphone audio processed, in seconds."""
@@ -226,8 +239,9 @@ class EchoCanceller:
             near = self._near[k * FRAME:(k + 1) * FRAME]
             far_frame = self._far[k * FRAME:(k + 1) * FRAME]
             clean = self._aec.process(near, far_frame)
-            out.append(np.zeros_like(clean) if self.guard.check(near, far_frame, clean)
-                       else clean)
+            muted = self.guard.check(near, far_frame, clean)
+            self.talk_over.check(self.guard.talking and self.guard.trusted, clean)
+            out.append(np.zeros_like(clean) if muted else clean)
         self._near = self._near[frames * FRAME:]
         self._far = self._far[frames * FRAME:]
         self.seconds += len(block) / RATE
@@ -296,6 +310,43 @@ class Guard:
         """The coach's last sound was cancelled well: what was heard over it is the
         athlete (a canceller that lost the echo, e.g. a speaker turned up, is not)."""
         return self.learned and self.erle >= LEARNED_DB
+
+    @property
+    def talking(self) -> bool:
+        """The coach made sound in the last ``HANG_FRAMES`` (its echo may still ring)."""
+        return self._hang > 0
+
+
+class TalkOver:
+    """The athlete talking over the coach, in the canceller's output.
+
+    While the coach talks and the canceller is trusted, its output holds only the
+    residual echo (near -65 dBFS) and the room's own noise; ``TALK_OVER_FRAMES`` of 10 ms
+    over ``TALK_OVER_DB`` and ``TALK_OVER_RISE_DB`` over the output's recent floor are
+    somebody else. Each onset adds one to ``count`` (read from another thread: one int).
+    It finds the words AEC3 damps too much to be understood ("stop" and "skip" lose all
+    over 2 kHz): the session then stops its line so the athlete is heard."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._run = 0
+        self._floor: float | None = None
+
+    def check(self, watching: bool, out: np.ndarray) -> None:
+        """One 10 ms output frame (int16); ``watching``: the coach talks, the canceller
+        is trusted."""
+        if not watching:
+            self._run = 0
+            return
+        power = float(np.mean(out.astype(np.float32) ** 2)) / 32768.0 ** 2
+        level = 10 * np.log10(power + 1e-12)
+        floor = level if self._floor is None or level < self._floor else \
+            self._floor + FLOOR_RISE * (level - self._floor)
+        self._floor = floor
+        loud = level > TALK_OVER_DB and level > floor + TALK_OVER_RISE_DB
+        self._run = self._run + 1 if loud else 0
+        if self._run == TALK_OVER_FRAMES:
+            self.count += 1
 
 
 class PairedCanceller:

@@ -552,9 +552,11 @@ class Microphone:
         return (np.clip(block, -1.0, 1.0) * 32767.0).astype(np.int16)
 
     def flush(self, keep: float = 0.0) -> int:
-        """Drop everything heard so far (e.g. the coach's own voice) but, while the echo is
-        cancelled well (``echo.Guard.trusted``), the last ``keep`` seconds (an answer
-        begun over the question is heard); returns blocks dropped."""
+        """Drop everything heard so far (e.g. the coach's own voice) but, while the canceller
+        has learned the room (``echo.Guard.learned``), the last ``keep`` seconds (an answer
+        begun over the question is heard). Learned, not ``trusted``: the athlete's words
+        over the coach are not echo, so the reduction measured on them falls, and an
+        answer that stopped the question would be dropped; returns blocks dropped."""
         cleaned = self._worker is not None
         source = self._clean if cleaned else self._queue
         items = list(self._returned) if cleaned else []  # the oldest: read once already
@@ -564,7 +566,7 @@ class Microphone:
                 items.append(source.get_nowait())
             except queue.Empty:
                 break
-        trusted = cleaned and self.echo is not None and self.echo.guard.trusted
+        trusted = cleaned and self.echo is not None and self.echo.guard.learned
         limit = int(keep * self.rate) if trusted else 0
         kept: deque = deque()
         held = 0
@@ -576,6 +578,13 @@ class Microphone:
         for item in kept:
             source.put_nowait(item)
         return len(items) - len(kept)
+
+    @property
+    def talked_over(self) -> int:
+        """How often the athlete has talked over the coach (``echo.TalkOver``; 0 without
+        our canceller)."""
+        canceller = self.echo
+        return 0 if canceller is None else canceller.talk_over.count
 
     def unread(self, blocks: list[np.ndarray]) -> None:
         """Give back blocks a listener read (oldest first; ``read`` gives them again

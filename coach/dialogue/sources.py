@@ -337,7 +337,9 @@ class ListenerWatch:
         from coach.hearing import BackgroundListener
         from coach.hearing.listener import RecentReads
 
-        microphone.flush()  # the coach's own voice so far is not a command
+        # the coach's own voice so far is not a command; with its echo cancelled, a word
+        # begun just before the line is kept (the athlete talked over its start)
+        microphone.flush(ANSWER_LEAD_SECONDS)
         self._microphone = microphone
         self._tap = RecentReads(microphone, int(ANSWER_LEAD_SECONDS * INPUT_RATE))
         self._listener = BackgroundListener(recognizer, self._tap, "command").start()
@@ -382,6 +384,10 @@ class MicrophoneSource:
 
     def watch(self) -> CommandWatch:
         return self._make_watch()
+
+    def talked_over(self) -> int:
+        """How often the athlete has talked over the coach so far (0: nothing tells)."""
+        return getattr(self.microphone, "talked_over", 0)
 
     def close(self) -> None:
         if self._owns:

@@ -5,6 +5,13 @@ the command does is ``control``'s rule (``over_a_line``); carrying it out is
 ``Session._obey``'s. The coach's own voice reaches the watch only through the echo
 canceller (``coach.audio.echo``).
 
+Where the coach is loud, the canceller also damps the athlete's words (AEC3's
+suppressor), so a command said over a line is often not understood; but the canceller
+still finds that somebody talks (``echo.TalkOver``). The line then stops at once, as a
+person stops when talked over, and the words that follow are heard in the quiet: a
+command then is carried out; none, and the line is said again (a question's answer is
+simply listened for).
+
 A part that already listens for commands while the line plays (the rest) lends its
 watch as ``session.watching`` (a ``Shared`` watch): only one listener reads the
 microphone, and a command the line does not act on stays for that part."""
@@ -19,7 +26,9 @@ from typing import TYPE_CHECKING
 from coach.audio.engine import Sound
 from coach.core.answers import Answer
 from coach.dialogue.commands import Action
+from coach.events import TalkedOver
 from coach.workout import control
+from coach.workout.state import State
 
 if TYPE_CHECKING:
     from coach.dialogue.sources import CommandWatch
@@ -29,6 +38,18 @@ log = logging.getLogger(__name__)
 
 #: How often (seconds of the speaker clock) a playing line looks for a command.
 POLL_SECONDS = 0.02
+#: After a line stopped for the athlete's voice: how long the coach listens for a
+#: command before it goes on (seconds of the speaker clock). A word said again after
+#: the line stopped ends about 1.5 s later, and is understood some 0.5 s after its end.
+YIELD_SECONDS = 3.0
+
+
+class Again:
+    """``play_line``'s answer for a line stopped for the athlete, no command heard: say
+    it again (once: the second time it does not stop for talk)."""
+
+
+AGAIN = Again()
 
 
 class Shared:
@@ -63,23 +84,50 @@ class Shared:
     close = suspend
 
 
-def play_line(session: SessionView, sound: Sound) -> bool | Action:
+def play_line(session: SessionView, sound: Sound, yielding: bool = True,
+              text: str = "") -> bool | Action | Again:
     """Wait for ``sound`` to play: True when it did, False when it did not finish (a
-    device gone), or the Action (PAUSE, STOP) of a command that cut it."""
+    device gone), or the Action (PAUSE, STOP) of a command that cut it.
+
+    ``yielding``: when the athlete talks over the line (``echo.TalkOver``, through the
+    source's ``talked_over``), the line stops at once, so the words that follow are heard
+    without the coach's voice over them. At a question the answer is then listened for
+    (True). Elsewhere the coach listens ``YIELD_SECONDS`` for a command; when none comes
+    the rest's line counts as said (True) and any other line is said again (``AGAIN``).
+    ``text``: the line's words, for the ``talked_over`` event."""
     speaker = session.speaker
     if session.state not in control.OVER_A_LINE or speaker.offline:
         return speaker.wait(sound)
     shared: Shared | None = session.watching
     watch = shared if shared is not None else session.source.watch()
     poll = shared.fresh if shared is not None else watch.poll
+    talked = getattr(session.source, "talked_over", None) if yielding else None
+    seen = talked() if talked is not None else 0
     step = speaker.samples(POLL_SECONDS)
+    until: int | None = None
+    """After the line stopped for the athlete: the sample the wait for a command ends."""
     try:
         while True:
             end, now = sound.end, speaker.now()
-            if end is not None and now >= end:
-                return True
-            if not speaker.wait_until(now + step if end is None else min(end, now + step)):
-                return speaker.wait(sound, timeout=0.0)
+            if until is not None:
+                if now >= until:
+                    return True if session.state is State.RESTING else AGAIN
+                if not speaker.wait_until(now + step):
+                    return False
+            else:
+                if end is not None and now >= end:
+                    return True
+                if not speaker.wait_until(now + step if end is None else min(end, now + step)):
+                    return speaker.wait(sound, timeout=0.0)
+                if talked is not None and talked() > seen:
+                    at = speaker.cut(sound)
+                    seconds = (at - (sound.start or at)) / speaker.rate
+                    log.info("coach: the athlete talked over the line; stopped at %.2f s of it",
+                             seconds)
+                    session.events.emit(TalkedOver(text=text, seconds=round(seconds, 2)))
+                    if session.state is State.ASKING:
+                        return True  # the answer is being given: listen for it
+                    until = speaker.now() + speaker.samples(YIELD_SECONDS)
             answer = poll()
             if answer is None or answer.kind != "command":
                 continue

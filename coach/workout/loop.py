@@ -163,13 +163,19 @@ class Session:
     def speak(self, text: str) -> bool:
         """Say ``text`` once (a ``say`` event, the transcript); False: it did not finish.
         "pause" or "stop" heard over the line (barge-in, ``barge_in.play_line``) cuts it and
-        is carried out by ``_obey``; a line cut by a pause is said again on resume."""
+        is carried out by ``_obey``; a line cut by a pause is said again on resume, and a
+        line stopped for the athlete's voice with no command after it is said again."""
+        yielding = True
         while True:
             self.events.emit(Say(text=text))
             if self.transcript is not None:
                 print(f"coach: {text}", file=self.transcript, flush=True)
             played = barge_in.play_line(self, self.speaker.play(self.voice.render(text),
-                                                                 label="say"))
+                                                                 label="say"),
+                                         yielding, text)
+            if played is barge_in.AGAIN:  # stopped for the athlete, no command: again
+                yielding = False
+                continue
             if not isinstance(played, Action):
                 return played
             self._obey(played)  # STOP raises; PAUSE returns on "resume"
