@@ -11,9 +11,12 @@ signal goes through ``coach.audio.echo.EchoCanceller`` with the engine's referen
 
 Printed: ERLE on lines and on clicks; commands heard over speech, with and without the
 canceller; false commands from the coach's own audio per hour; commands begun at any
-moment of a watch, across its 2 s listens (``--limits`` alone); CPU per second of audio.
+moment of a watch, across its 2 s listens (``--limits`` alone); commands over speech when
+the coach stops its line for the voice, said once and said again (``--stopping`` alone);
+CPU per second of audio.
 
-    .venv/bin/python scripts/bench_echo.py [--live] [--limits | --why | --conversation]
+    .venv/bin/python scripts/bench_echo.py [--live] [--limits | --stopping | --why |
+                                            --conversation]
 """
 
 from __future__ import annotations
@@ -173,45 +176,51 @@ def stopping_for_voices(recognizer, coach: Voice, voices: list[Voice], lead: np.
                                           stopping=False)
             print(f"| {name} | {under:.0f} dB | {stops * 3600 / seconds:.0f} |", flush=True)
     print()
-    print("| echo to athlete | coach stops | stopped for the word | stop after word start, "
+    print("| echo to athlete, noise | coach stops | stopped for the word | stop after word start, "
           "median s | heard the first time | heard said again | wrong command | of |")
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for ratio in (0.0, 10.0):
-        for stopping in (False, True):
-            once = twice = stops = wrong = total = 0
-            after: list[float] = []
-            for number, word in enumerate(COMMANDS):
-                for athlete in voices:
-                    words = resample(athlete.render(word), SPEAKER_RATE, RATE)
-                    words = words * (speech_level / level(words)) * 10 ** (-ratio / 20)
-                    line = coach.render(LINES[(number + 1) % len(LINES)] + " " + LINES[number])
-                    played = np.concatenate([lead, line, gap, gap, gap, gap])
-                    count = len(the_room.echo(played))
-                    at = skip + int(0.8 * RATE)
-                    said = np.convolve(words, the_room.response[: RATE // 10])[:len(words)]
-                    again = at + len(said) + RATE
-                    first = the_room.noise(count)
-                    first[at:at + len(said)] += said[: count - at]
-                    both = first.copy()
-                    both[again:again + len(said)] += said[: count - again]
-                    total += 1
-                    out, stopped, _ = cancel_stopping(played, the_room, first, skip, stopping)
-                    found = [w for _, w in commands_heard(
-                        recognizer, out[at - RATE // 2: at + len(said) + RATE])]
-                    once += word in found
-                    wrong += any(w != word for w in found)
-                    if stopped is not None:
-                        stops += 1
-                        after.append(stopped - at / RATE)
-                    out, _, _ = cancel_stopping(played, the_room, both, skip, stopping)
-                    found = [w for _, w in commands_heard(
-                        recognizer, out[at - RATE // 2: again + len(said) + RATE])]
-                    twice += word in found
-                    wrong += any(w != word for w in found)
-            median = f"{np.median(after):.2f}" if after else "-"
-            print(f"| {ratio:+.0f} dB | {'yes' if stopping else 'no'} | "
-                  f"{f'{stops}' if stopping else '-'} | {median if stopping else '-'} | "
-                  f"{once}/{total} | {twice}/{total} | {wrong} | {total} |", flush=True)
+    bike = dialogue.noise_clip("exercise_bike", 60 * RATE, "held", rng).astype(np.float32)
+    bike *= speech_level * 10 ** (-10 / 20) / max(level(bike), 1e-9)
+    for ratio, stopping, noisy in ((0.0, False, False), (0.0, True, False),
+                                   (10.0, False, False), (10.0, True, False),
+                                   (0.0, False, True), (0.0, True, True)):
+        once = twice = stops = wrong = total = 0
+        after: list[float] = []
+        for number, word in enumerate(COMMANDS):
+            for athlete in voices:
+                words = resample(athlete.render(word), SPEAKER_RATE, RATE)
+                words = words * (speech_level / level(words)) * 10 ** (-ratio / 20)
+                line = coach.render(LINES[(number + 1) % len(LINES)] + " " + LINES[number])
+                played = np.concatenate([lead, line, gap, gap, gap, gap])
+                count = len(the_room.echo(played))
+                at = skip + int(0.8 * RATE)
+                said = np.convolve(words, the_room.response[: RATE // 10])[:len(words)]
+                again = at + len(said) + RATE
+                first = the_room.noise(count)
+                if noisy:  # an exercise bike 10 dB under the athlete
+                    first += bike[:count]
+                first[at:at + len(said)] += said[: count - at]
+                both = first.copy()
+                both[again:again + len(said)] += said[: count - again]
+                total += 1
+                out, stopped, _ = cancel_stopping(played, the_room, first, skip, stopping)
+                found = [w for _, w in commands_heard(
+                    recognizer, out[at - RATE // 2: at + len(said) + RATE])]
+                once += word in found
+                wrong += any(w != word for w in found)
+                if stopped is not None:
+                    stops += 1
+                    after.append(stopped - at / RATE)
+                out, _, _ = cancel_stopping(played, the_room, both, skip, stopping)
+                found = [w for _, w in commands_heard(
+                    recognizer, out[at - RATE // 2: again + len(said) + RATE])]
+                twice += word in found
+                wrong += any(w != word for w in found)
+        median = f"{np.median(after):.2f}" if after else "-"
+        print(f"| {ratio:+.0f} dB{', bike -10 dB' if noisy else ''} | "
+              f"{'yes' if stopping else 'no'} | "
+              f"{f'{stops}' if stopping else '-'} | {median if stopping else '-'} | "
+              f"{once}/{total} | {twice}/{total} | {wrong} | {total} |", flush=True)
 
 
 def erle(echo_only: np.ndarray, residual: np.ndarray, skip: float = 3.0) -> float:
@@ -644,6 +653,7 @@ def main() -> int:
         print(f"| {name} | {seconds:.0f} | {off} | {on} | {on * 3600 / seconds:.0f} |")
 
     across_limits(recognizer)
+    stopping_for_voices(recognizer, coach, voices, lead, lines44, the_room, speech_level)
     if args.live:
         cut_latency(voices[0], coach)
     share = 100 * float(np.mean(cpu))

@@ -381,12 +381,31 @@ def test_talk_over_finds_a_voice_over_the_residual_echo_and_not_a_click_or_a_ste
     assert fan.count == 0
 
 
+@needs_aec
+def test_the_lead_before_an_answer_is_kept_while_trusted_or_just_after_a_voice_over_the_coach():
+    """An answer said over the coach lowers the measured reduction (its words are not
+    echo): for 3 s after a voice over the coach, what the microphone heard is still kept
+    for the answer; otherwise only while the canceller is trusted."""
+    canceller = echo.EchoCanceller(echo.PlayedAudio(44_100))
+    canceller.guard.learned, canceller.guard.erle = True, 5.0
+    canceller.seconds = 10.0
+    assert not canceller.keeps_answers()
+    canceller.talked_at = 9.0
+    assert canceller.keeps_answers()
+    canceller.seconds = 12.5
+    assert not canceller.keeps_answers()
+    canceller.guard.erle = 40.0
+    assert canceller.keeps_answers()
+
+
 class _Talk:
     """A source whose microphone hears the athlete talk over the line after ``after``
     looks (``talked_over``) and a watch that hears ``words`` once the line stopped."""
 
-    def __init__(self, after: int, words=()) -> None:
+    def __init__(self, after: int, words=(), reads: int | None = None) -> None:
         self.after, self.looks, self.words, self.stopped = after, 0, list(words), False
+        self.reads = reads
+        """Microphone samples the watch takes in per look (None: it does not say)."""
 
     def talked_over(self) -> int:
         self.looks += 1
@@ -398,6 +417,17 @@ class _Talk:
         source = self
 
         class Watch:
+            taken = 0
+
+            def __getattr__(self, name):
+                if name != "heard" or source.reads is None:
+                    raise AttributeError(name)
+
+                def heard():
+                    self.taken += source.reads
+                    return self.taken
+                return heard
+
             def poll(self, elapsed=None):
                 if source.stopped and source.words:
                     return Answer("command", source.words.pop(0), "")
@@ -436,6 +466,12 @@ def test_a_line_talked_over_stops_then_is_said_again_unless_a_command_follows():
     assert speaker.now() >= line.end + barge_in.YIELD_SECONDS * 1000 and recorded == []
     played, line, _, recorded = _talked_over_line(State.ANNOUNCING, _Talk(5, ["stop"]))
     assert played is Action.STOP and recorded == ["stop"] and line.end <= 6 * 20 + 20
+    played, line, speaker, _ = _talked_over_line(State.ANNOUNCING, _Talk(5, reads=4000))
+    assert played is barge_in.AGAIN  # a watch keeping up: the wait is YIELD_SECONDS
+    assert speaker.now() < line.end + (barge_in.YIELD_SECONDS + 0.1) * 1000
+    played, line, speaker, _ = _talked_over_line(State.ANNOUNCING, _Talk(5, reads=50))
+    assert played is barge_in.AGAIN  # a watch behind (a busy machine): it is waited for
+    assert speaker.now() >= line.end + (barge_in.YIELD_SECONDS + barge_in.YIELD_LATE_SECONDS) * 1000
     played, line, speaker, _ = _talked_over_line(State.ASKING, _Talk(5))
     assert played is True and line.end <= 6 * 20 + 20 and speaker.now() < line.end + 40
     played, line, _, _ = _talked_over_line(State.RESTING, _Talk(5))

@@ -87,6 +87,9 @@ TALK_OVER_RISE_DB = 12.0
 """... and over the output's recent floor by this much (a steady fan or music raises it)."""
 TALK_OVER_FRAMES = 3
 """10 ms frames in a row over both: a click's residual is one or two."""
+TALKED_SECONDS = 3.0
+"""For this long after the athlete talked over the coach, what the microphone heard is
+kept for the answer (``EchoCanceller.keeps_answers``)."""
 FLOOR_RISE = 0.01
 """How fast the floor follows a louder output, per 10 ms frame (it falls at once)."""
 
@@ -177,6 +180,8 @@ class EchoCanceller:
         self._far = np.zeros(0, np.int16)
         self.guard = Guard()
         self.talk_over = TalkOver()
+        self.talked_at: float | None = None
+        """When (``seconds``) the athlete last talked over the coach."""
         self.relocks = 0
         self.seconds = 0.0
         """Microphone audio processed, in seconds."""
@@ -240,13 +245,27 @@ class EchoCanceller:
             far_frame = self._far[k * FRAME:(k + 1) * FRAME]
             clean = self._aec.process(near, far_frame)
             muted = self.guard.check(near, far_frame, clean)
+            found = self.talk_over.count
             self.talk_over.check(self.guard.talking and self.guard.trusted, clean)
+            if self.talk_over.count > found:
+                self.talked_at = self.seconds + (k + 1) * FRAME / RATE
             out.append(np.zeros_like(clean) if muted else clean)
         self._near = self._near[frames * FRAME:]
         self._far = self._far[frames * FRAME:]
         self.seconds += len(block) / RATE
         self.busy += time.process_time() - started
         return np.concatenate(out) if out else np.zeros(0, np.int16)
+
+
+    def keeps_answers(self) -> bool:
+        """What the microphone heard last is the athlete's, not the coach's: the
+        canceller is trusted, or it has learned the room and the athlete talked over the
+        coach in the last ``TALKED_SECONDS`` (words that are not echo lower the measured
+        reduction: an answer that stopped a question would be dropped)."""
+        if self.guard.trusted:
+            return True
+        return self.guard.learned and self.talked_at is not None and \
+            self.seconds - self.talked_at < TALKED_SECONDS
 
 
 class Guard:

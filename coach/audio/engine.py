@@ -552,11 +552,9 @@ class Microphone:
         return (np.clip(block, -1.0, 1.0) * 32767.0).astype(np.int16)
 
     def flush(self, keep: float = 0.0) -> int:
-        """Drop everything heard so far (e.g. the coach's own voice) but, while the canceller
-        has learned the room (``echo.Guard.learned``), the last ``keep`` seconds (an answer
-        begun over the question is heard). Learned, not ``trusted``: the athlete's words
-        over the coach are not echo, so the reduction measured on them falls, and an
-        answer that stopped the question would be dropped; returns blocks dropped."""
+        """Drop everything heard so far (e.g. the coach's own voice) but, while the echo is
+        cancelled well (``echo.EchoCanceller.keeps_answers``), the last ``keep`` seconds
+        (an answer begun over the question is heard); returns blocks dropped."""
         cleaned = self._worker is not None
         source = self._clean if cleaned else self._queue
         items = list(self._returned) if cleaned else []  # the oldest: read once already
@@ -566,7 +564,7 @@ class Microphone:
                 items.append(source.get_nowait())
             except queue.Empty:
                 break
-        trusted = cleaned and self.echo is not None and self.echo.guard.learned
+        trusted = cleaned and self.echo is not None and self.echo.keeps_answers()
         limit = int(keep * self.rate) if trusted else 0
         kept: deque = deque()
         held = 0

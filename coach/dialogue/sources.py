@@ -347,6 +347,11 @@ class ListenerWatch:
     def poll(self, elapsed: float | None = None) -> Answer | None:
         return self._listener.poll()
 
+    def heard(self) -> int:
+        """Microphone samples the listener has taken in so far (it decodes as it reads:
+        a word that ended well before the last of them has been understood)."""
+        return self._tap.total
+
     def close(self) -> None:
         self._listener.stop()
         unread = getattr(self._microphone, "unread", None)

@@ -121,10 +121,13 @@ class RecentReads:
         self._recent: deque = deque()
         self._held = 0
         self._lock = threading.Lock()
+        self.total = 0
+        """Samples read so far."""
 
     def read(self, timeout: float = 0.5):
         block = self.microphone.read(timeout)
         if block is not None:
+            self.total += len(block)
             with self._lock:
                 self._recent.append(block)
                 self._held += len(block)

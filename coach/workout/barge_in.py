@@ -27,6 +27,7 @@ from coach.audio.engine import Sound
 from coach.core.answers import Answer
 from coach.dialogue.commands import Action
 from coach.events import TalkedOver
+from coach.settings import INPUT_RATE
 from coach.workout import control
 from coach.workout.state import State
 
@@ -42,6 +43,9 @@ POLL_SECONDS = 0.02
 #: command before it goes on (seconds of the speaker clock). A word said again after
 #: the line stopped ends about 1.5 s later, and is understood some 0.5 s after its end.
 YIELD_SECONDS = 3.0
+#: ... and, on a busy machine, until the watch has taken in that much audio after the stop
+#: (it understands a word as it reads on), but never this much longer.
+YIELD_LATE_SECONDS = 5.0
 
 
 class Again:
@@ -104,13 +108,17 @@ def play_line(session: SessionView, sound: Sound, yielding: bool = True,
     talked = getattr(session.source, "talked_over", None) if yielding else None
     seen = talked() if talked is not None else 0
     step = speaker.samples(POLL_SECONDS)
+    late = speaker.samples(YIELD_LATE_SECONDS)
+    heard = getattr(watch, "heard", None) if shared is None else None
     until: int | None = None
     """After the line stopped for the athlete: the sample the wait for a command ends."""
+    mark = 0
     try:
         while True:
             end, now = sound.end, speaker.now()
             if until is not None:
-                if now >= until:
+                behind = heard is not None and heard() - mark < YIELD_SECONDS * INPUT_RATE
+                if now >= until and (not behind or now >= until + late):
                     return True if session.state is State.RESTING else AGAIN
                 if not speaker.wait_until(now + step):
                     return False
@@ -128,6 +136,7 @@ def play_line(session: SessionView, sound: Sound, yielding: bool = True,
                     if session.state is State.ASKING:
                         return True  # the answer is being given: listen for it
                     until = speaker.now() + speaker.samples(YIELD_SECONDS)
+                    mark = heard() if heard is not None else 0
             answer = poll()
             if answer is None or answer.kind != "command":
                 continue
