@@ -256,7 +256,6 @@ class EchoCanceller:
         self.busy += time.process_time() - started
         return np.concatenate(out) if out else np.zeros(0, np.int16)
 
-
     def keeps_answers(self) -> bool:
         """What the microphone heard last is the athlete's, not the coach's: the
         canceller is trusted, or it has learned the room and the athlete talked over the
