@@ -25,6 +25,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -92,18 +93,19 @@ def cancel(played44: np.ndarray, mic: np.ndarray) -> tuple[np.ndarray, float]:
     """The engine's path: the played audio written block by block with its play time,
     microphone blocks of 20 ms stamped with their capture time. Returns the residual
     and the canceller's CPU seconds per second of audio."""
-    played = echo.PlayedAudio(SPEAKER_RATE, seconds=8.0)
-    canceller = echo.EchoCanceller(played)
-    out, frame = [], 0
-    for first in range(0, len(mic) - 319, 320):
-        ahead = (first + 320) / RATE * SPEAKER_RATE + 0.15 * SPEAKER_RATE
-        while frame < min(ahead, len(played44)):
-            played.write(played44[frame:frame + 512], frame, frame / SPEAKER_RATE)
-            frame += 512
-        block = (np.clip(mic[first:first + 320], -1, 1) * 32767).astype(np.int16)
-        out.append(canceller.process(block, first / RATE))
-    residual = np.concatenate(out).astype(np.float32) / 32768.0
-    return residual, canceller.busy / max(canceller.seconds, 1e-9)
+    run = _cancelled(played44, lambda _: np.zeros(len(mic), np.float32), mic, 0,
+                     stopping=False)
+    return run.residual, run.cpu
+
+
+def _bench_dialogue():
+    """``scripts/bench_dialogue.py`` as a module (its recordings and exchanges)."""
+    import os
+
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"  # bench_dialogue would start itself again
+    import bench_dialogue
+
+    return bench_dialogue
 
 
 #: From the canceller finding a voice over the line to the coach's sound stopping: the
@@ -111,18 +113,34 @@ def cancel(played44: np.ndarray, mic: np.ndarray) -> tuple[np.ndarray, float]:
 STOP_LAG = 0.15
 
 
+class _Run(NamedTuple):
+    residual: np.ndarray
+    stopped: float | None
+    """When the line stopped (s), or None."""
+    found: int
+    """Voices the canceller found over the coach after ``watch_from``."""
+    cpu: float
+    """The canceller's CPU seconds per second of audio."""
+
+
 def cancel_stopping(played44: np.ndarray, the_room: Room, extra: np.ndarray,
-                    watch_from: int, stopping: bool = True
-                    ) -> tuple[np.ndarray, float | None, int]:
+                    watch_from: int, stopping: bool = True) -> _Run:
     """``cancel`` in a closed loop, as a session plays a line: from sample ``watch_from``
     (16 kHz) on, the first voice the canceller finds over the coach (``echo.TalkOver``)
     stops the coach's sound ``STOP_LAG`` later (``stopping``), and the microphone hears
-    the echo of what was really played, plus ``extra`` (the athlete, the noise). Returns
-    the residual, when the line stopped (s) and the voices found after ``watch_from``."""
+    the echo of what was really played, plus ``extra`` (the athlete, the noise)."""
+    return _cancelled(played44, the_room.echo, extra, watch_from, stopping)
+
+
+def _cancelled(played44: np.ndarray, echo_of, extra: np.ndarray, watch_from: int,
+               stopping: bool) -> _Run:
+    """The engine's path: the played audio written block by block with its play time
+    (``STOP_LAG`` ahead of the microphone), microphone blocks of 20 ms (``echo_of`` what
+    was played, plus ``extra``) stamped with their capture time."""
     played = echo.PlayedAudio(SPEAKER_RATE, seconds=8.0)
     canceller = echo.EchoCanceller(played)
     sound = played44.copy()
-    heard = the_room.echo(sound)
+    heard = echo_of(sound)
     out, frame, stopped, seen = [], 0, None, None
     for first in range(0, len(extra) - 319, 320):
         ahead = (first + 320) / RATE * SPEAKER_RATE + STOP_LAG * SPEAKER_RATE
@@ -138,9 +156,10 @@ def cancel_stopping(played44: np.ndarray, the_room: Room, extra: np.ndarray,
                 canceller.talk_over.count > seen:
             stopped = (first + 320) / RATE
             sound[int(round(ahead)):] = 0.0  # what is not yet played never will be
-            heard = the_room.echo(sound)
+            heard = echo_of(sound)
     found = 0 if seen is None else canceller.talk_over.count - seen
-    return np.concatenate(out).astype(np.float32) / 32768.0, stopped, found
+    return _Run(np.concatenate(out).astype(np.float32) / 32768.0, stopped, found,
+                canceller.busy / max(canceller.seconds, 1e-9))
 
 
 def stopping_for_voices(recognizer, coach: Voice, voices: list[Voice], lead: np.ndarray,
@@ -151,17 +170,14 @@ def stopping_for_voices(recognizer, coach: Voice, voices: list[Voice], lead: np.
     gap = np.zeros(int(0.4 * SPEAKER_RATE), np.float32)
     skip = int(len(lead) / SPEAKER_RATE * RATE)
     own = np.concatenate([lead, lines44])
-    _, _, false = cancel_stopping(own, the_room, the_room.noise(len(the_room.echo(own))),
-                                  skip, stopping=False)
+    false = cancel_stopping(own, the_room, the_room.noise(len(the_room.echo(own))), skip,
+                            stopping=False).found
     seconds = len(lines44) / SPEAKER_RATE
     print(f"\n## The coach stops for a voice over its line (closed loop, STOP_LAG "
           f"{STOP_LAG * 1000:.0f} ms)\n")
     print(f"Voices found in the coach's own {seconds:.0f} s of lines: {false} "
           f"({false * 3600 / seconds:.0f} per hour).\n")
-    import os
-
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"  # bench_dialogue would start itself again
-    import bench_dialogue as dialogue
+    dialogue = _bench_dialogue()
 
     rng = np.random.default_rng(11)
     print("| real noise over the coach's lines (bench_dialogue's recordings, held half) | "
@@ -172,8 +188,8 @@ def stopping_for_voices(recognizer, coach: Voice, voices: list[Voice], lead: np.
             count = len(the_room.echo(own))
             noise = dialogue.noise_clip(name, count, "held", rng).astype(np.float32)
             noise *= speech_level * 10 ** (-under / 20) / max(level(noise), 1e-9)
-            _, _, stops = cancel_stopping(own, the_room, the_room.noise(count) + noise, skip,
-                                          stopping=False)
+            stops = cancel_stopping(own, the_room, the_room.noise(count) + noise, skip,
+                                    stopping=False).found
             print(f"| {name} | {under:.0f} dB | {stops * 3600 / seconds:.0f} |", flush=True)
     print()
     print("| echo to athlete, noise | coach stops | stopped for the word | stop after word start, "
@@ -203,7 +219,7 @@ def stopping_for_voices(recognizer, coach: Voice, voices: list[Voice], lead: np.
                 both = first.copy()
                 both[again:again + len(said)] += said[: count - again]
                 total += 1
-                out, stopped, _ = cancel_stopping(played, the_room, first, skip, stopping)
+                out, stopped, _, _ = cancel_stopping(played, the_room, first, skip, stopping)
                 found = [w for _, w in commands_heard(
                     recognizer, out[at - RATE // 2: at + len(said) + RATE])]
                 once += word in found
@@ -211,7 +227,7 @@ def stopping_for_voices(recognizer, coach: Voice, voices: list[Voice], lead: np.
                 if stopped is not None:
                     stops += 1
                     after.append(stopped - at / RATE)
-                out, _, _ = cancel_stopping(played, the_room, both, skip, stopping)
+                out = cancel_stopping(played, the_room, both, skip, stopping).residual
                 found = [w for _, w in commands_heard(
                     recognizer, out[at - RATE // 2: again + len(said) + RATE])]
                 twice += word in found
@@ -421,10 +437,7 @@ def conversation(coach: Voice, lead44: np.ndarray, the_room: Room, speech_level:
     the athlete, through the canceller: the answer starts 0.2 s after the question
     ends, and the recognizer gets what ``listen`` would (from 1 s before the question's
     end). The athlete's "yes" / "no" to a check is decoded without echo in both."""
-    import os
-
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"  # bench_dialogue would start itself again
-    import bench_dialogue as dialogue
+    dialogue = _bench_dialogue()
     from exchanges import play
 
     recognizer, confirm = dialogue.engine("new")

@@ -245,9 +245,7 @@ class EchoCanceller:
             far_frame = self._far[k * FRAME:(k + 1) * FRAME]
             clean = self._aec.process(near, far_frame)
             muted = self.guard.check(near, far_frame, clean)
-            found = self.talk_over.count
-            self.talk_over.check(self.guard.talking and self.guard.trusted, clean)
-            if self.talk_over.count > found:
+            if self.talk_over.check(self.guard.talking and self.guard.trusted, clean):
                 self.talked_at = self.seconds + (k + 1) * FRAME / RATE
             out.append(np.zeros_like(clean) if muted else clean)
         self._near = self._near[frames * FRAME:]
@@ -350,12 +348,12 @@ class TalkOver:
         self._run = 0
         self._floor: float | None = None
 
-    def check(self, watching: bool, out: np.ndarray) -> None:
+    def check(self, watching: bool, out: np.ndarray) -> bool:
         """One 10 ms output frame (int16); ``watching``: the coach talks, the canceller
-        is trusted."""
+        is trusted. True when a voice begins with it."""
         if not watching:
             self._run = 0
-            return
+            return False
         power = float(np.mean(out.astype(np.float32) ** 2)) / 32768.0 ** 2
         level = 10 * np.log10(power + 1e-12)
         floor = level if self._floor is None or level < self._floor else \
@@ -363,8 +361,10 @@ class TalkOver:
         self._floor = floor
         loud = level > TALK_OVER_DB and level > floor + TALK_OVER_RISE_DB
         self._run = self._run + 1 if loud else 0
-        if self._run == TALK_OVER_FRAMES:
-            self.count += 1
+        if self._run != TALK_OVER_FRAMES:
+            return False
+        self.count += 1
+        return True
 
 
 class PairedCanceller:

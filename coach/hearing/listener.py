@@ -110,7 +110,6 @@ def _background_priority(niceness: int = 10) -> None:
         log.debug("listener: cannot lower its priority (%s)", error)
 
 
-
 class RecentReads:
     """A microphone as a listener reads it, keeping the last ``samples`` it gave (thread
     safe: another thread may ask for them)."""
