@@ -226,3 +226,60 @@ def test_a_command_begun_at_a_listens_limit_is_heard_whole(whisper, offset):
                 break
             threading.Event().wait(0.02)
     assert heard == [("command", "stop")]
+
+
+class _PacedMic(ReplayMic):
+    """A replayed microphone read in real time (20 ms a block) that takes back what a
+    watch hands on (``unread``) and keeps it through ``flush(keep)``, as the coach's
+    microphone does while its echo canceller is trusted."""
+
+    def __init__(self, audio: np.ndarray, tail: float) -> None:
+        super().__init__(audio, tail)
+        self._returned: list[np.ndarray] = []
+
+    def read(self, timeout: float = 0.5):
+        if self._returned:
+            return self._returned.pop(0)
+        threading.Event().wait(0.02)
+        return super().read(timeout)
+
+    def unread(self, blocks) -> None:
+        self._returned[:0] = list(blocks)
+
+    def flush(self, keep: float = 0.0) -> int:
+        held, kept = 0, []
+        for block in reversed(self._returned):
+            if held >= keep * 16000:
+                break
+            kept.insert(0, block)
+            held += len(block)
+        dropped = len(self._returned) - len(kept)
+        self._returned = kept
+        return dropped
+
+
+def test_a_command_a_watch_heard_is_not_heard_again_by_the_next(whisper):
+    """A watch hands its last second on when it closes (an answer begun over a question
+    is heard whole), and the next watch keeps it. A command the watch understood is not
+    in it: "stop" heard over one line is not heard again over the next."""
+    from coach.dialogue.sources import ListenerWatch
+
+    mic = _PacedMic(synth.pad(synth.speak("stop", "en-us", 150), 0.5, 0.0), tail=3.0)
+    first = ListenerWatch(whisper, mic)
+    heard = None
+    for _ in range(150):
+        heard = first.poll()
+        if heard is not None:
+            break
+        threading.Event().wait(0.02)
+    first.close()
+    assert heard is not None and heard.value == "stop"
+    second = ListenerWatch(whisper, mic)
+    again = []
+    for _ in range(100):  # two seconds of the quiet that follows
+        answer = second.poll()
+        if answer is not None:
+            again.append(answer.value)
+        threading.Event().wait(0.02)
+    second.close()
+    assert again == []

@@ -345,7 +345,10 @@ class ListenerWatch:
         self._listener = BackgroundListener(recognizer, self._tap, "command").start()
 
     def poll(self, elapsed: float | None = None) -> Answer | None:
-        return self._listener.poll()
+        answer = self._listener.poll()
+        if answer is not None:  # its words are taken: not handed on to the next listen
+            self._tap.clear()
+        return answer
 
     def heard(self) -> int:
         """Microphone samples the listener has taken in so far (it decodes as it reads:
